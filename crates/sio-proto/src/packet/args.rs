@@ -1,0 +1,198 @@
+//! Reading event names and argument lists out of payloads without building
+//! a tree: serde visitors over the array that skip what they do not need.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{self, DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::{Payload, PayloadError};
+use crate::value::Value;
+
+/// The first element of an event array: a name, a number, or anything else.
+pub(crate) enum Head {
+    Name(String),
+    Number(String),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Head {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Head, D::Error> {
+        struct HeadVisitor;
+        impl<'de> Visitor<'de> for HeadVisitor {
+            type Value = Head;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an event name")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Head, E> {
+                Ok(Head::Name(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Head, E> {
+                Ok(Head::Name(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Head, E> {
+                Ok(Head::Number(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Head, E> {
+                Ok(Head::Number(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Head, E> {
+                Ok(Head::Number(crate::Number::from(v).to_string()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Head, E> {
+                Ok(Head::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Head, E> {
+                Ok(Head::Other)
+            }
+            fn visit_none<E>(self) -> Result<Head, E> {
+                Ok(Head::Other)
+            }
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Head, E> {
+                Ok(Head::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Head, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Head::Other)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Head::Other)
+            }
+        }
+        d.deserialize_any(HeadVisitor)
+    }
+}
+
+/// What the payload's top level is, and for arrays their first element.
+pub(crate) enum Shape {
+    /// An array, with its first element (None when empty).
+    Array(Option<Head>),
+    Object,
+    String,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Shape {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Shape, D::Error> {
+        struct ShapeVisitor;
+        impl<'de> Visitor<'de> for ShapeVisitor {
+            type Value = Shape;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("packet data")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+                let head = seq.next_element::<Head>()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Shape::Array(head))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Shape::Object)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+                Ok(Shape::String)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Shape, E> {
+                Ok(Shape::Other)
+            }
+        }
+        d.deserialize_any(ShapeVisitor)
+    }
+}
+
+impl Shape {
+    /// The shape of a value already in memory.
+    pub(crate) fn of(v: &Value) -> Shape {
+        match v {
+            Value::Array(a) => Shape::Array(a.first().map(|h| match h {
+                Value::String(s) => Head::Name(s.clone()),
+                Value::Number(n) => Head::Number(n.to_string()),
+                _ => Head::Other,
+            })),
+            Value::Object(_) => Shape::Object,
+            Value::String(_) => Shape::String,
+            _ => Shape::Other,
+        }
+    }
+}
+
+pub(crate) fn event_name(payload: &Payload) -> Result<String, PayloadError> {
+    let shape = match payload {
+        Payload::Json(text) => {
+            serde_json::from_str::<Shape>(text).map_err(|e| PayloadError(e.to_string()))?
+        }
+        Payload::Value(v) => Shape::of(v),
+    };
+    match shape {
+        Shape::Array(Some(Head::Name(n) | Head::Number(n))) => Ok(n),
+        _ => Err(PayloadError(
+            "an event must be an array starting with its name".into(),
+        )),
+    }
+}
+
+/// Reads a sequence: skips `skip` elements, hands the rest to `T` as a
+/// sequence, then drops whatever `T` did not take.
+struct ArgsVisitor<T> {
+    skip: usize,
+    _t: PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ArgsVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an argument array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        for _ in 0..self.skip {
+            seq.next_element::<IgnoredAny>()?;
+        }
+        let out = T::deserialize(SeqAccessDeserializer::new(&mut seq))?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(out)
+    }
+}
+
+pub(crate) fn args<T: DeserializeOwned>(payload: &Payload, skip: usize) -> Result<T, PayloadError> {
+    let visitor = ArgsVisitor {
+        skip,
+        _t: PhantomData,
+    };
+    let err = |e: &dyn fmt::Display| PayloadError(e.to_string());
+    match payload {
+        Payload::Json(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let out = de::Deserializer::deserialize_seq(&mut de, visitor).map_err(|e| err(&e))?;
+            de.end().map_err(|e| err(&e))?;
+            Ok(out)
+        }
+        Payload::Value(Value::Array(a)) => {
+            let seq = de::value::SeqDeserializer::<_, crate::value::DeserializeError>::new(
+                a.clone().into_iter(),
+            );
+            visitor.visit_seq(seq).map_err(|e| err(&e))
+        }
+        Payload::Value(other) => Err(PayloadError(format!(
+            "expected an argument array, found {}",
+            other.kind()
+        ))),
+    }
+}

@@ -1,0 +1,291 @@
+//! Socket.IO v5 packets: the multiplexing layer over Engine.IO messages.
+//!
+//! A packet has a type, a namespace, an optional ack id and optional data.
+//! How it looks on the wire depends on the [`Parser`](crate::Parser): the
+//! default JSON parser writes `<type>[<attachments>-][<nsp>,][<id>][<json>]`
+//! followed by one binary frame per byte buffer; the msgpack parser writes
+//! one binary frame.
+//!
+//! Decoded data is kept in the form it arrived in ([`Payload`]): JSON text
+//! without binary stays text, so a handler that wants typed arguments reads
+//! them straight from the text, and a packet that is only relayed is never
+//! parsed into a tree.
+
+mod args;
+mod decoder;
+pub(crate) mod json;
+pub(crate) mod msgpack;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::value::Value;
+use crate::{Frame, Str};
+
+pub use decoder::{DecodeError, Decoder, DecoderConfig};
+
+/// The event names that applications may not use (they have a meaning of
+/// their own on one side or the other).
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Whether `name` is one of [`RESERVED_EVENTS`].
+pub fn is_reserved_event(name: &str) -> bool {
+    RESERVED_EVENTS.contains(&name)
+}
+
+/// The logical packet type. `BINARY_EVENT` (5) and `BINARY_ACK` (6) are how
+/// the JSON parser writes events and acks that carry binary: a wire detail,
+/// decoded as [`Event`](PacketType::Event) and [`Ack`](PacketType::Ack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum PacketType {
+    /// `0`: join a namespace (client → server, with optional auth data) or
+    /// confirm it (server → client, with `{"sid"}`).
+    Connect = 0,
+    /// `1`: leave a namespace.
+    Disconnect = 1,
+    /// `2`: an event: `["name", ...args]`.
+    Event = 2,
+    /// `3`: an acknowledgement: `[...args]`.
+    Ack = 3,
+    /// `4`: joining a namespace was refused: `{"message", "data"?}`.
+    ConnectError = 4,
+}
+
+impl PacketType {
+    /// The type for a wire code `0..=6` (5 and 6 map to `Event` and `Ack`).
+    pub fn from_code(code: u64) -> Option<PacketType> {
+        Some(match code {
+            0 => PacketType::Connect,
+            1 => PacketType::Disconnect,
+            2 | 5 => PacketType::Event,
+            3 | 6 => PacketType::Ack,
+            4 => PacketType::ConnectError,
+            _ => return None,
+        })
+    }
+}
+
+/// Decoded packet data, in the form it arrived in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// JSON text without binary (a slice of the frame it came in).
+    Json(Str),
+    /// A value (binary packets, msgpack packets, or data built in code).
+    Value(Value),
+}
+
+/// Why payload data could not be turned into the requested type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read packet data: {0}")]
+pub struct PayloadError(pub String);
+
+impl Payload {
+    /// The data as a [`Value`].
+    ///
+    /// ```
+    /// use sio_proto::packet::Payload;
+    /// let p = Payload::Json(r#"["ev",1]"#.into());
+    /// assert_eq!(p.to_value().unwrap()[1].as_u64(), Some(1));
+    /// ```
+    pub fn to_value(&self) -> Result<Value, PayloadError> {
+        match self {
+            Payload::Json(text) => {
+                serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))
+            }
+            Payload::Value(v) => Ok(v.clone()),
+        }
+    }
+
+    /// The data as a [`Value`], consuming the payload.
+    pub fn into_value(self) -> Result<Value, PayloadError> {
+        match self {
+            Payload::Value(v) => Ok(v),
+            json => json.to_value(),
+        }
+    }
+
+    /// The whole data as `T`.
+    ///
+    /// ```
+    /// use sio_proto::packet::Payload;
+    /// #[derive(serde::Deserialize)]
+    /// struct Auth { token: String }
+    /// let p = Payload::Json(r#"{"token":"abc"}"#.into());
+    /// assert_eq!(p.deserialize::<Auth>().unwrap().token, "abc");
+    /// ```
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        match self {
+            Payload::Json(text) => {
+                serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))
+            }
+            Payload::Value(v) => {
+                crate::from_value(v.clone()).map_err(|e| PayloadError(e.to_string()))
+            }
+        }
+    }
+
+    /// The name of an event: the first element of the array (a number is
+    /// turned into its decimal text, as JavaScript's `EventEmitter` does).
+    ///
+    /// ```
+    /// use sio_proto::packet::Payload;
+    /// assert_eq!(Payload::Json(r#"["chat message","hi"]"#.into()).event_name().unwrap(), "chat message");
+    /// assert_eq!(Payload::Json(r#"[1,"a"]"#.into()).event_name().unwrap(), "1");
+    /// ```
+    pub fn event_name(&self) -> Result<String, PayloadError> {
+        args::event_name(self)
+    }
+
+    /// The arguments of an event (every element after the name) or of an ack
+    /// (every element), read as the sequence `T`: a tuple, a `Vec`, a struct
+    /// read by position, or `Vec<Value>`. Arguments beyond what `T` takes
+    /// are ignored (as JavaScript ignores extra arguments); missing ones are
+    /// an error.
+    ///
+    /// ```
+    /// use sio_proto::packet::{Payload, PacketType};
+    /// let p = Payload::Json(r#"["move",3,4,"extra"]"#.into());
+    /// let (x, y): (i32, i32) = p.args(PacketType::Event).unwrap();
+    /// assert_eq!((x, y), (3, 4));
+    /// let all: Vec<sio_proto::Value> = p.args(PacketType::Event).unwrap();
+    /// assert_eq!(all.len(), 3);
+    /// ```
+    pub fn args<T: DeserializeOwned>(&self, kind: PacketType) -> Result<T, PayloadError> {
+        let skip = usize::from(kind == PacketType::Event);
+        args::args(self, skip)
+    }
+}
+
+/// A Socket.IO packet.
+///
+/// ```
+/// use sio_proto::{Packet, PacketType, Parser, Value};
+/// let p = Packet::event("/chat", "hello", vec![Value::from(1), Value::from("2")]).with_id(7);
+/// let encoded = Parser::Json.encode_packet(&p).unwrap();
+/// assert_eq!(encoded.head, sio_proto::Frame::from(r#"2/chat,7["hello",1,"2"]"#));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packet {
+    /// The packet type.
+    pub kind: PacketType,
+    /// The namespace (`/` by default).
+    pub nsp: Str,
+    /// The ack id: set on an event that asks for an ack, and on the ack.
+    pub id: Option<u64>,
+    /// The data (`["name", ...args]` for events, `[...args]` for acks,
+    /// an object for connect, an object or string for connect errors).
+    pub data: Option<Payload>,
+}
+
+impl Packet {
+    /// A packet with no id and no data.
+    pub fn new(kind: PacketType, nsp: impl Into<Str>) -> Packet {
+        Packet {
+            kind,
+            nsp: nsp.into(),
+            id: None,
+            data: None,
+        }
+    }
+
+    /// A CONNECT packet with optional data (the client's auth, or the
+    /// server's `{"sid"}`).
+    pub fn connect(nsp: impl Into<Str>, data: Option<Value>) -> Packet {
+        Packet {
+            data: data.map(Payload::Value),
+            ..Packet::new(PacketType::Connect, nsp)
+        }
+    }
+
+    /// A DISCONNECT packet.
+    pub fn disconnect(nsp: impl Into<Str>) -> Packet {
+        Packet::new(PacketType::Disconnect, nsp)
+    }
+
+    /// An EVENT packet `[event, ...args]`.
+    pub fn event(nsp: impl Into<Str>, event: &str, args: Vec<Value>) -> Packet {
+        let mut data = Vec::with_capacity(args.len() + 1);
+        data.push(Value::from(event));
+        data.extend(args);
+        Packet {
+            data: Some(Payload::Value(Value::Array(data))),
+            ..Packet::new(PacketType::Event, nsp)
+        }
+    }
+
+    /// An ACK packet `[...args]` for ack id `id`.
+    pub fn ack(nsp: impl Into<Str>, id: u64, args: Vec<Value>) -> Packet {
+        Packet {
+            id: Some(id),
+            data: Some(Payload::Value(Value::Array(args))),
+            ..Packet::new(PacketType::Ack, nsp)
+        }
+    }
+
+    /// A CONNECT_ERROR packet `{"message", "data"?}`.
+    pub fn connect_error(nsp: impl Into<Str>, message: &str, data: Option<Value>) -> Packet {
+        let mut m = crate::Map::new();
+        m.insert("message".into(), Value::from(message));
+        if let Some(data) = data {
+            m.insert("data".into(), data);
+        }
+        Packet {
+            data: Some(Payload::Value(Value::Object(m))),
+            ..Packet::new(PacketType::ConnectError, nsp)
+        }
+    }
+
+    /// The same packet with ack id `id`.
+    pub fn with_id(mut self, id: u64) -> Packet {
+        self.id = Some(id);
+        self
+    }
+
+    /// The event name of an EVENT packet.
+    pub fn event_name(&self) -> Result<String, PayloadError> {
+        match (&self.kind, &self.data) {
+            (PacketType::Event, Some(data)) => data.event_name(),
+            _ => Err(PayloadError("not an event".into())),
+        }
+    }
+
+    /// The arguments of an EVENT (after the name) or ACK packet, as `T`.
+    /// See [`Payload::args`].
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        match &self.data {
+            Some(data) => data.args(self.kind),
+            None => args::args(&Payload::Value(Value::Array(Vec::new())), 0),
+        }
+    }
+}
+
+/// An encoded packet: the first frame, then the binary attachments (JSON
+/// parser only) that must follow it in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The packet itself (text for JSON, binary for msgpack).
+    pub head: Frame,
+    /// Binary attachments, each sent as its own Engine.IO message.
+    pub attachments: Vec<Bytes>,
+}
+
+impl Encoded {
+    /// All frames in sending order.
+    pub fn frames(&self) -> impl Iterator<Item = Frame> + '_ {
+        std::iter::once(self.head.clone())
+            .chain(self.attachments.iter().cloned().map(Frame::Binary))
+    }
+
+    /// The number of frames.
+    pub fn frame_count(&self) -> usize {
+        1 + self.attachments.len()
+    }
+}

@@ -1,0 +1,21 @@
+//! # sio: Socket.IO v4 for Rust
+//!
+//! A server and a client for Socket.IO (protocol v5 over Engine.IO v4),
+//! wire-compatible with the official JavaScript implementation.
+//!
+//! This facade re-exports the parts. Today that is the protocol core,
+//! [`proto`]: the Engine.IO and Socket.IO codecs (JSON and msgpack), the
+//! dynamic [`Value`](proto::Value) and its serde glue. The server, the client
+//! and the Redis adapter arrive as `sio::server`, `sio::client` and
+//! `sio::redis`.
+//!
+//! ```
+//! use sio::proto::{Parser, Frame};
+//! let encoded = Parser::Json.encode_event("/", "hello", &("world",), None).unwrap();
+//! assert_eq!(encoded.head, Frame::from(r#"2["hello","world"]"#));
+//! ```
+
+#![warn(missing_docs)]
+
+/// The sans-IO protocol core (crate `sio-proto`).
+pub use sio_proto as proto;
