@@ -3,11 +3,11 @@
 //! A server and a client for Socket.IO (protocol v5 over Engine.IO v4),
 //! wire-compatible with the official JavaScript implementation.
 //!
-//! This facade re-exports the parts. Today that is the protocol core,
-//! [`proto`]: the Engine.IO and Socket.IO codecs (JSON and msgpack), the
-//! dynamic [`Value`](proto::Value) and its serde glue. The server, the client
-//! and the Redis adapter arrive as `sio::server`, `sio::client` and
-//! `sio::redis`.
+//! This facade re-exports the parts: the protocol core, [`proto`] (the
+//! Engine.IO and Socket.IO codecs, JSON and msgpack, the dynamic
+//! [`Value`](proto::Value) and its serde glue), and the [`server`] (today
+//! its Engine.IO layer). The client and the Redis adapter arrive as
+//! `sio::client` and `sio::redis`.
 //!
 //! ```
 //! use sio::proto::{Parser, Frame};
@@ -19,3 +19,5 @@
 
 /// The sans-IO protocol core (crate `sio-proto`).
 pub use sio_proto as proto;
+/// The server (crate `sio-server`).
+pub use sio_server as server;

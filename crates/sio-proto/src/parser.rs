@@ -68,6 +68,9 @@ impl Parser {
         args: &T,
         id: Option<u64>,
     ) -> Result<Encoded, EncodeError> {
+        if no_args(args) {
+            return self.encode_parts(PacketType::Event, nsp, id, Data::Event(event, NO_ARGS));
+        }
         self.encode_parts(PacketType::Event, nsp, id, Data::Event(event, args))
     }
 
@@ -78,6 +81,9 @@ impl Parser {
         id: u64,
         args: &T,
     ) -> Result<Encoded, EncodeError> {
+        if no_args(args) {
+            return self.encode_parts(PacketType::Ack, nsp, Some(id), Data::Args(NO_ARGS));
+        }
         self.encode_parts(PacketType::Ack, nsp, Some(id), Data::Args(args))
     }
 
@@ -130,6 +136,17 @@ impl Parser {
     }
 }
 
+/// An empty argument list.
+const NO_ARGS: &[crate::Value] = &[];
+
+/// Whether `args` is `()` (or another zero-sized value that serializes as
+/// nothing, like a unit struct): no arguments. serde writes `()` as `null`,
+/// which would otherwise be one `null` argument. `Value::Null` and `None`
+/// are not zero-sized and stay one `null` argument.
+fn no_args<T: Serialize + ?Sized>(args: &T) -> bool {
+    std::mem::size_of_val(args) == 0 && matches!(crate::to_value(args), Ok(crate::Value::Null))
+}
+
 impl std::str::FromStr for Parser {
     type Err = String;
     fn from_str(s: &str) -> Result<Parser, String> {
@@ -140,5 +157,37 @@ impl std::str::FromStr for Parser {
                 "unknown parser {other:?} (expected json or msgpack)"
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Frame, Value};
+
+    #[test]
+    fn unit_is_no_arguments() {
+        // `()` was sent as one `null` argument (`2["x",null]`).
+        let e = Parser::Json.encode_event("/", "x", &(), None).unwrap();
+        assert_eq!(e.head, Frame::from(r#"2["x"]"#));
+        let e = Parser::Json.encode_ack("/", 1, &()).unwrap();
+        assert_eq!(e.head, Frame::from("31[]"));
+        for parser in [Parser::Json, Parser::Msgpack] {
+            let e = parser.encode_event("/", "x", &(), Some(2)).unwrap();
+            let p = parser.decoder().decode(e.head).unwrap().unwrap();
+            assert_eq!(p.args::<Vec<Value>>().unwrap(), vec![]);
+            let e = parser.encode_ack("/", 1, &()).unwrap();
+            let p = parser.decoder().decode(e.head).unwrap().unwrap();
+            assert_eq!(p.args::<Vec<Value>>().unwrap(), vec![]);
+        }
+        // An explicit null is still one argument.
+        let e = Parser::Json
+            .encode_event("/", "x", &Value::Null, None)
+            .unwrap();
+        assert_eq!(e.head, Frame::from(r#"2["x",null]"#));
+        let e = Parser::Json
+            .encode_event("/", "x", &None::<u8>, None)
+            .unwrap();
+        assert_eq!(e.head, Frame::from(r#"2["x",null]"#));
     }
 }

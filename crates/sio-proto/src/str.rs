@@ -57,6 +57,15 @@ impl Str {
         Ok(Str(bytes))
     }
 
+    /// Wraps `bytes` without checking that they are UTF-8.
+    ///
+    /// # Safety
+    /// `bytes` must be valid UTF-8 (for example the payload of a WebSocket
+    /// text frame, which the WebSocket layer validated).
+    pub unsafe fn from_utf8_unchecked(bytes: Bytes) -> Self {
+        Str(bytes)
+    }
+
     /// The string as `&str`.
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor guarantees that the bytes are valid UTF-8

@@ -20,9 +20,11 @@
 //! ```
 
 mod handshake;
+mod heartbeat;
 mod packet;
 mod payload;
 
 pub use handshake::OpenPacket;
+pub use heartbeat::{Heartbeat, HeartbeatAction};
 pub use packet::{EngineError, Packet, PacketType};
 pub use payload::{decode_payload, encode_payload, encode_payload_into, PayloadDecoder, SEPARATOR};

@@ -251,6 +251,28 @@ mod tests {
     }
 
     #[test]
+    fn floats_read_back_exactly() {
+        // Shortest representations that serde_json's default (best-effort)
+        // float parser reads one ULP off; found by the property tests.
+        for f in [
+            -2.2908142580239714e-77f64,
+            -3.5189232799456303e264,
+            7.4545536611318815e112,
+            5.679066828647097e-126,
+            -1.2688899212980775e-25,
+        ] {
+            let text = json(&f);
+            let back = parse_value(text.as_bytes(), &[]).unwrap();
+            assert_eq!(back.as_f64().unwrap().to_bits(), f.to_bits(), "{text}");
+            let typed: f64 = crate::packet::Payload::Json(format!("[{text}]").into())
+                .args::<(f64,)>(crate::PacketType::Ack)
+                .unwrap()
+                .0;
+            assert_eq!(typed.to_bits(), f.to_bits(), "{text}");
+        }
+    }
+
+    #[test]
     fn writer_and_value_writer_agree() {
         let v: Value =
             serde_json::from_str(r#"{"a":[1,-2,2.5,"x",null,true,{}],"b":{"c":[]}}"#).unwrap();

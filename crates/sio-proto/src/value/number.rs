@@ -146,18 +146,75 @@ impl serde::Serialize for Number {
     /// Integral floats within the 64-bit integer range are written as
     /// integers: JavaScript has one number type, and its msgpack encoder
     /// (notepack) writes integral numbers as integers. JSON text is the same
-    /// either way (`2`, never `2.0`).
+    /// either way (`2`, never `2.0`) up to 2^53; beyond, JavaScript prints the
+    /// shortest digits padded with zeros (`2**60` is `1152921504606847000`),
+    /// so text formats (human-readable serializers) get the float there.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let exact = |f: f64| !s.is_human_readable() || f.abs() <= 9007199254740992.0;
         match self.0 {
             N::PosInt(u) => s.serialize_u64(u),
             N::NegInt(i) => s.serialize_i64(i),
-            N::Float(f) if f.fract() == 0.0 && (0.0..18446744073709551616.0).contains(&f) => {
+            N::Float(f)
+                if f.fract() == 0.0 && (0.0..18446744073709551616.0).contains(&f) && exact(f) =>
+            {
                 s.serialize_u64(f as u64)
             }
-            N::Float(f) if f.fract() == 0.0 && (-9223372036854775808.0..0.0).contains(&f) => {
+            N::Float(f)
+                if f.fract() == 0.0 && (-9223372036854775808.0..0.0).contains(&f) && exact(f) =>
+            {
                 s.serialize_i64(f as i64)
             }
             N::Float(f) => s.serialize_f64(f),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Value;
+
+    fn via_serde(v: &Value) -> String {
+        let mut out = Vec::new();
+        crate::json::to_writer(&mut out, v, &mut Vec::new()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn large_integral_floats_print_as_javascript() {
+        // Found by the property tests: the serde writer printed the exact
+        // integer (`-37936854993972224`), `write_value` and JavaScript the
+        // shortest digits (`-37936854993972220`).
+        for (f, js) in [
+            (-3.793685499397222e16, "-37936854993972220"),
+            (1152921504606846976.0, "1152921504606847000"),
+            (1.8446744073709550e19, "18446744073709550000"),
+            (9007199254740992.0, "9007199254740992"),
+            (-9007199254740992.0, "-9007199254740992"),
+            (1e20, "100000000000000000000"),
+            (5.0, "5"),
+            (-0.0, "0"),
+        ] {
+            let v = Value::Number(Number::from(f));
+            let mut direct = Vec::new();
+            crate::json::write_value(&mut direct, &v, &mut Vec::new());
+            assert_eq!(via_serde(&v), js);
+            assert_eq!(String::from_utf8(direct).unwrap(), js);
+        }
+    }
+
+    #[test]
+    fn msgpack_still_writes_integral_floats_as_integers() {
+        // notepack writes 2**60 as uint64 and -(2**63) as int64.
+        let mut out = Vec::new();
+        let v = Value::from(vec![
+            Value::from(1152921504606846976.0),
+            Value::from(-9223372036854775808.0),
+        ]);
+        serde::Serialize::serialize(&v, &mut rmp_serde::Serializer::new(&mut out)).unwrap();
+        assert_eq!(out[1], 0xcf);
+        assert_eq!(&out[2..10], &(1u64 << 60).to_be_bytes());
+        assert_eq!(out[10], 0xd3);
+        assert_eq!(&out[11..19], &i64::MIN.to_be_bytes());
     }
 }

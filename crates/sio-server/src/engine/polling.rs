@@ -1,0 +1,246 @@
+//! HTTP long-polling: GET waits for packets, POST delivers them.
+//!
+//! At most one GET and one POST per session at a time; a second one is a
+//! protocol violation that closes the session (`transport error`) and gets
+//! HTTP 400, as in the reference. A GET stays open until there is something
+//! to send (the heartbeat guarantees a ping within `pingInterval`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{header, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use sio_proto::engine::{decode_payload, encode_payload_into, HeartbeatAction, Packet, PacketType};
+use sio_proto::{Frame, Str};
+
+use super::socket::{Life, Upgrade};
+use super::{empty, CloseReason, Engine, EngineBody, EngineHandler, EngineSocket, Session};
+
+/// A polling response carrying a payload.
+pub(crate) fn payload_response(body: Bytes) -> Response<EngineBody> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Full::new(body))
+        .expect("valid response")
+}
+
+/// Clears a pending-request flag however the request ends (answered, or
+/// dropped because the client went away).
+struct Pending<'a> {
+    socket: &'a EngineSocket,
+    get: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        let mut s = self.socket.lock();
+        if self.get {
+            s.get_pending = false;
+        } else {
+            s.post_pending = false;
+        }
+    }
+}
+
+fn encode(packets: &[Packet]) -> Bytes {
+    let mut out = Vec::with_capacity(64);
+    encode_payload_into(&mut out, packets);
+    out.into()
+}
+
+/// GET: answers with everything queued, waiting until there is something.
+pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response<EngineBody> {
+    let socket = &*session.socket;
+    {
+        let mut s = socket.lock();
+        if s.get_pending {
+            drop(s);
+            // The pending GET answers `1` as the session closes.
+            socket.close_with(CloseReason::TransportError, false);
+            return empty(StatusCode::BAD_REQUEST);
+        }
+        s.get_pending = true;
+    }
+    let _pending = Pending { socket, get: true };
+    loop {
+        let notified = socket.writer.notified();
+        {
+            let mut s = socket.lock();
+            match s.life {
+                // The client asked to close: its pending poll gets a noop.
+                Life::Closed(CloseReason::TransportClose) => {
+                    return payload_response(encode(&[Packet::noop()]))
+                }
+                Life::Closed(_) => return payload_response(encode(&[Packet::close()])),
+                Life::Closing(reason) => {
+                    let mut packets: Vec<Packet> = s.outbox.drain(..).collect();
+                    if packets.is_empty() {
+                        packets.push(Packet::noop());
+                    }
+                    packets.push(Packet::close());
+                    s.life = Life::Closed(reason);
+                    drop(s);
+                    socket.driver.notify_one();
+                    return payload_response(encode(&packets));
+                }
+                Life::Open => {
+                    if !s.outbox.is_empty() {
+                        let packets: Vec<Packet> = s.outbox.drain(..).collect();
+                        return payload_response(encode(&packets));
+                    }
+                    if matches!(s.upgrade, Upgrade::Probing | Upgrade::Done) {
+                        // Release the poll so the client can finish upgrading.
+                        return payload_response(encode(&[Packet::noop()]));
+                    }
+                }
+            }
+        }
+        notified.await;
+    }
+}
+
+/// POST: decodes the payload and hands each packet to the session.
+pub(crate) async fn post<H, B>(
+    engine: &Arc<Engine<H>>,
+    session: &Arc<Session<H>>,
+    req: Request<B>,
+) -> Response<EngineBody>
+where
+    H: EngineHandler,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let socket = &*session.socket;
+    let octet_stream = req.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .eq_ignore_ascii_case(b"application/octet-stream")
+    });
+    if octet_stream {
+        // Binary payloads are EIO=3 only.
+        socket.close_with(CloseReason::TransportError, false);
+        return empty(StatusCode::BAD_REQUEST);
+    }
+    {
+        let mut s = socket.lock();
+        if s.post_pending {
+            drop(s);
+            socket.close_with(CloseReason::TransportError, false);
+            return empty(StatusCode::BAD_REQUEST);
+        }
+        s.post_pending = true;
+    }
+    let _pending = Pending { socket, get: false };
+    let body = match Limited::new(req.into_body(), engine.config.max_payload)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            // Too large: refused, but the session lives on.
+            return empty(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        Err(_) => {
+            socket.close_with(CloseReason::TransportError, false);
+            return empty(StatusCode::BAD_REQUEST);
+        }
+    };
+    let Ok(text) = Str::from_utf8(body) else {
+        socket.close_with(CloseReason::ParseError, false);
+        return empty(StatusCode::BAD_REQUEST);
+    };
+    for packet in decode_payload(text) {
+        let Ok(packet) = packet else {
+            socket.close_with(CloseReason::ParseError, false);
+            return empty(StatusCode::BAD_REQUEST);
+        };
+        if !socket.is_open() {
+            break;
+        }
+        match packet.kind {
+            PacketType::Message => {
+                let data = packet.data.unwrap_or(Frame::Text(Str::new()));
+                engine.handler.on_message(&session.conn, data);
+            }
+            PacketType::Pong => socket.lock().heartbeat.on_pong(Instant::now()),
+            PacketType::Close => {
+                socket.close_with(CloseReason::TransportClose, false);
+                break;
+            }
+            PacketType::Ping => {
+                // In v4 only the server pings.
+                socket.close_with(CloseReason::TransportError, false);
+                return empty(StatusCode::BAD_REQUEST);
+            }
+            PacketType::Open | PacketType::Upgrade | PacketType::Noop => {}
+        }
+    }
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/html")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Full::new(Bytes::from_static(b"ok")))
+        .expect("valid response")
+}
+
+/// The driver of a session while it is on polling: heartbeat, the close
+/// timeout, and the hand-over to WebSocket after an upgrade.
+pub(crate) async fn drive<H: EngineHandler>(engine: Arc<Engine<H>>, session: Arc<Session<H>>) {
+    let socket = session.socket.clone();
+    let mut closing_since: Option<Instant> = None;
+    let reason = loop {
+        let notified = socket.driver.notified();
+        let (deadline, life, upgraded) = {
+            let s = socket.lock();
+            (s.heartbeat.deadline(), s.life, s.upgrade == Upgrade::Done)
+        };
+        if upgraded {
+            let ws = session
+                .ws_slot
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(ws) = ws {
+                return super::ws::drive(engine, session, ws).await;
+            }
+        }
+        let deadline = match life {
+            Life::Closed(reason) => break reason,
+            Life::Closing(_) => {
+                // Wait for the client to fetch its last packets, not forever.
+                let since = *closing_since.get_or_insert_with(Instant::now);
+                since + engine.config.close_timeout
+            }
+            Life::Open => deadline,
+        };
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                if closing_since.is_some() {
+                    if Instant::now() >= deadline {
+                        let mut s = socket.lock();
+                        if let Life::Closing(reason) = s.life {
+                            s.life = Life::Closed(reason);
+                        }
+                    }
+                    continue;
+                }
+                let action = socket.lock().heartbeat.on_timeout(Instant::now());
+                match action {
+                    HeartbeatAction::SendPing => socket.send_control(Packet::ping()),
+                    HeartbeatAction::TimedOut => socket.close_with(CloseReason::PingTimeout, false),
+                    HeartbeatAction::Wait => {}
+                }
+            }
+        }
+    };
+    // A pending GET must answer now.
+    socket.writer.notify_one();
+    engine.finish(&session, reason);
+}

@@ -1,0 +1,274 @@
+//! [`EngineSocket`]: one Engine.IO session, as the layers above see it.
+//!
+//! The state lives behind one short mutex (never held across an await):
+//! the outbox of packets waiting for a transport, which transport is active,
+//! the upgrade state, the heartbeat, and the close state. Two `Notify`s wake
+//! the tasks that act on it: the writer (the pending polling GET, or the
+//! WebSocket driver) and the session driver (heartbeat timer, upgrade
+//! hand-over, teardown). Only the driver tears a session down, so
+//! `on_close` runs exactly once.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime};
+
+use sio_proto::engine::{Heartbeat, Packet};
+use sio_proto::{Frame, Str};
+use tokio::sync::Notify;
+
+use super::EngineConfig;
+
+/// Which transport carries a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl TransportKind {
+    /// `"polling"` or `"websocket"`, as in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Polling => "polling",
+            TransportKind::WebSocket => "websocket",
+        }
+    }
+}
+
+/// Why a session closed, with the reference's reason strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The peer closed the transport (WebSocket closed, or a polling `1`).
+    TransportClose,
+    /// A transport failure (overlapping requests, write error, protocol violation).
+    TransportError,
+    /// An Engine.IO packet could not be decoded.
+    ParseError,
+    /// No pong within `pingTimeout`.
+    PingTimeout,
+    /// Closed by the server.
+    ForcedClose,
+}
+
+impl CloseReason {
+    /// The reason as the reference names it (`"ping timeout"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::ParseError => "parse error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ForcedClose => "forced close",
+        }
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a packet could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The session is closing or closed.
+    #[error("the connection is closed")]
+    Closed,
+    /// The outbox holds `max_buffered_packets` already (a slow or stalled peer).
+    #[error("the outgoing buffer is full")]
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upgrade {
+    None,
+    /// A WebSocket with this sid is open, waiting for `2probe`.
+    Started,
+    /// A WebSocket probe arrived (`2probe` answered): pending GETs get `6`.
+    Probing,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Life {
+    Open,
+    /// The server asked to close: deliver what is queued, then `1`.
+    Closing(CloseReason),
+    /// Over: the transport must stop now (a pending GET gets `1`).
+    Closed(CloseReason),
+}
+
+pub(crate) struct State {
+    pub outbox: VecDeque<Packet>,
+    pub transport: TransportKind,
+    pub upgrade: Upgrade,
+    pub heartbeat: Heartbeat,
+    pub get_pending: bool,
+    pub post_pending: bool,
+    pub life: Life,
+}
+
+/// What the handshake request looked like (for `socket.handshake`).
+#[derive(Debug, Clone)]
+pub struct HandshakeRequest {
+    /// The request headers.
+    pub headers: http::HeaderMap,
+    /// The request URI (path and query).
+    pub uri: http::Uri,
+    /// The peer address, when the server knows it.
+    pub remote_addr: Option<SocketAddr>,
+    /// Whether the connection is TLS.
+    pub secure: bool,
+    /// When the session was created.
+    pub time: SystemTime,
+}
+
+/// One Engine.IO session (a "client" connection), shared by its transports
+/// and the layers above.
+pub struct EngineSocket {
+    sid: Str,
+    pub(crate) state: Mutex<State>,
+    /// Wakes the writer: a pending GET, or the WebSocket driver.
+    pub(crate) writer: Notify,
+    /// Wakes the session driver (close requested, upgrade ready).
+    pub(crate) driver: Notify,
+    handshake: HandshakeRequest,
+    pub(crate) config: Arc<EngineConfig>,
+    /// Binary data must go as `b` + base64 text (`b64=1` in the query).
+    pub(crate) base64_binary: bool,
+}
+
+impl std::fmt::Debug for EngineSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSocket")
+            .field("sid", &self.sid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineSocket {
+    pub(crate) fn new(
+        sid: Str,
+        transport: TransportKind,
+        handshake: HandshakeRequest,
+        config: Arc<EngineConfig>,
+        base64_binary: bool,
+    ) -> EngineSocket {
+        let heartbeat = Heartbeat::new(Instant::now(), config.ping_interval, config.ping_timeout);
+        EngineSocket {
+            sid,
+            state: Mutex::new(State {
+                outbox: VecDeque::new(),
+                transport,
+                upgrade: Upgrade::None,
+                heartbeat,
+                get_pending: false,
+                post_pending: false,
+                life: Life::Open,
+            }),
+            writer: Notify::new(),
+            driver: Notify::new(),
+            handshake,
+            config,
+            base64_binary,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the state half-updated
+        // in a way that matters more than losing the session: keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> &Str {
+        &self.sid
+    }
+
+    /// The handshake request.
+    pub fn handshake(&self) -> &HandshakeRequest {
+        &self.handshake
+    }
+
+    /// The transport in use now.
+    pub fn transport(&self) -> TransportKind {
+        self.lock().transport
+    }
+
+    /// Whether the session is open (not closing, not closed).
+    pub fn is_open(&self) -> bool {
+        self.lock().life == Life::Open
+    }
+
+    /// Whether a packet sent now would go out without waiting: true on
+    /// WebSocket with an empty outbox, and on polling while a GET is pending.
+    /// Volatile packets are dropped when this is false.
+    pub fn is_writable(&self) -> bool {
+        let s = self.lock();
+        s.life == Life::Open
+            && match s.transport {
+                TransportKind::WebSocket => s.outbox.is_empty(),
+                TransportKind::Polling => s.get_pending && s.upgrade != Upgrade::Probing,
+            }
+    }
+
+    /// Queues a message (text or binary) for the peer.
+    pub fn send(&self, data: Frame) -> Result<(), SendError> {
+        self.send_all(std::iter::once(data))
+    }
+
+    /// Queues several messages that must stay together and in order (a
+    /// Socket.IO packet and its attachments): all or none.
+    pub fn send_all(&self, frames: impl ExactSizeIterator<Item = Frame>) -> Result<(), SendError> {
+        let mut s = self.lock();
+        if s.life != Life::Open {
+            return Err(SendError::Closed);
+        }
+        if s.outbox.len() + frames.len() > self.config.max_buffered_packets {
+            return Err(SendError::Full);
+        }
+        s.outbox.extend(frames.map(Packet::from_frame_data));
+        drop(s);
+        self.writer.notify_one();
+        Ok(())
+    }
+
+    /// Queues a control packet, ignoring the outbox bound.
+    pub(crate) fn send_control(&self, packet: Packet) {
+        let mut s = self.lock();
+        if s.life == Life::Open {
+            s.outbox.push_back(packet);
+            drop(s);
+            self.writer.notify_one();
+        }
+    }
+
+    /// Closes the session from the server side: what is queued is still
+    /// delivered, then the peer gets a close packet (`forced close`).
+    pub fn close(&self) {
+        self.close_with(CloseReason::ForcedClose, true);
+    }
+
+    /// Starts closing with `reason`; `graceful` delivers the outbox first.
+    pub(crate) fn close_with(&self, reason: CloseReason, graceful: bool) {
+        let mut s = self.lock();
+        match s.life {
+            Life::Open => {
+                s.life = if graceful {
+                    Life::Closing(reason)
+                } else {
+                    Life::Closed(reason)
+                }
+            }
+            Life::Closing(r) if !graceful => s.life = Life::Closed(r),
+            _ => return,
+        }
+        drop(s);
+        self.writer.notify_one();
+        self.driver.notify_one();
+    }
+}

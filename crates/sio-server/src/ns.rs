@@ -1,0 +1,296 @@
+//! [`Namespace`]: a channel of sockets with its own handlers, middlewares,
+//! rooms (its adapter) and ack id counter.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sio_proto::{Str, Value};
+
+use crate::adapter::{Adapter, InMemoryAdapter, Sid};
+use crate::operators::Operator;
+use crate::socket::{run, AckError, BoxFuture, EmitError, IntoRooms, Socket};
+
+type ConnectFn = Arc<dyn Fn(Arc<Socket>) -> BoxFuture + Send + Sync>;
+type MiddlewareFuture = Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>;
+type ConnectMiddlewareFn = Arc<dyn Fn(Arc<Socket>) -> MiddlewareFuture + Send + Sync>;
+
+/// A refusal from a connection middleware: the client gets a
+/// `connect_error` with this message and data.
+///
+/// ```
+/// use sio_server::ConnectError;
+/// let err = ConnectError::new("forbidden").with_data(serde_json::json!({"reason": "bad token"}));
+/// assert_eq!(err.message, "forbidden");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    /// The message (`err.message` on the client).
+    pub message: String,
+    /// Optional details (`err.data` on the client).
+    pub data: Option<Value>,
+}
+
+impl ConnectError {
+    /// A refusal with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// The same refusal with `data` (anything serializable).
+    pub fn with_data<T: Serialize>(mut self, data: T) -> Self {
+        self.data = sio_proto::to_value(&data).ok();
+        self
+    }
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// A namespace.
+pub struct Namespace {
+    name: Str,
+    adapter: Arc<dyn Adapter>,
+    sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
+    ack_ids: AtomicU64,
+    middlewares: RwLock<Vec<ConnectMiddlewareFn>>,
+    handlers: RwLock<Vec<ConnectFn>>,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Namespace {
+    pub(crate) fn new(name: Str) -> Namespace {
+        Namespace {
+            name,
+            adapter: Arc::new(InMemoryAdapter::default()),
+            sockets: RwLock::new(HashMap::new()),
+            ack_ids: AtomicU64::new(0),
+            middlewares: RwLock::new(Vec::new()),
+            handlers: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// A namespace named `name` with this one's middlewares and handlers (a
+    /// child of a dynamic namespace).
+    pub(crate) fn child(&self, name: Str) -> Namespace {
+        let child = Namespace::new(name);
+        *write(&child.middlewares) = read(&self.middlewares).clone();
+        *write(&child.handlers) = read(&self.handlers).clone();
+        child
+    }
+
+    /// The name (`/`, `/admin`, ...).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The adapter (room membership).
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
+    }
+
+    /// Adds a connection handler, run for every socket that joins.
+    ///
+    /// ```ignore
+    /// io.of("/").on_connection(|socket| async move {
+    ///     socket.emit("hello", &("world",)).ok();
+    /// });
+    /// ```
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        write(&self.handlers).push(Arc::new(move |s| Box::pin(handler(s))));
+    }
+
+    /// Adds a connection middleware: runs before a socket joins, in
+    /// registration order; an error refuses the connection with a
+    /// `connect_error`.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        write(&self.middlewares).push(Arc::new(move |s| Box::pin(middleware(s))));
+    }
+
+    /// The connected sockets.
+    pub fn sockets(&self) -> Vec<Arc<Socket>> {
+        read(&self.sockets).values().cloned().collect()
+    }
+
+    /// The connected socket with id `id`.
+    pub fn get_socket(&self, id: &str) -> Option<Arc<Socket>> {
+        read(&self.sockets).get(id).cloned()
+    }
+
+    pub(crate) fn remove_socket(&self, id: &str) {
+        write(&self.sockets).remove(id);
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Runs the middlewares, then connects the socket (or refuses it).
+    pub(crate) fn add(self: &Arc<Self>, socket: Arc<Socket>) {
+        let middlewares = read(&self.middlewares).clone();
+        let ns = self.clone();
+        run(async move {
+            for m in middlewares {
+                if let Err(err) = m(socket.clone()).await {
+                    if socket.conn.engine.is_open() {
+                        let sent = socket.conn.parser.encode_connect_error(
+                            &ns.name,
+                            &err.message,
+                            err.data.as_ref(),
+                        );
+                        if let Ok(encoded) = sent {
+                            let _ = socket.conn.send(&encoded, false);
+                        }
+                    }
+                    return;
+                }
+            }
+            if socket.conn.engine.is_open() {
+                ns.do_connect(socket);
+            }
+        });
+    }
+
+    fn do_connect(self: &Arc<Self>, socket: Arc<Socket>) {
+        // Registered before the CONNECT reply leaves, so that the client's
+        // first packets find the socket.
+        write(&self.sockets).insert(socket.id().clone(), socket.clone());
+        socket
+            .conn
+            .sockets_lock()
+            .insert(self.name.clone(), socket.clone());
+        if let Some(timer) = socket
+            .conn
+            .connect_timer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            timer.abort();
+        }
+        if socket.on_connect().is_err() {
+            return;
+        }
+        let handlers = read(&self.handlers).clone();
+        for h in handlers {
+            run(h(socket.clone()));
+        }
+    }
+
+    // ---- broadcasting (every socket of the namespace) ----------------
+
+    /// An operator targeting every socket of the namespace.
+    pub fn op(self: &Arc<Self>) -> Operator {
+        Operator::namespace(self.clone())
+    }
+
+    /// Emits to every socket of the namespace.
+    pub fn emit<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.op().emit(event, args)
+    }
+
+    /// Emits to every socket and collects one answer per socket (see
+    /// [`Operator::emit_with_ack`]).
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
+        self: &Arc<Self>,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        self.op().emit_with_ack(event, args)
+    }
+
+    /// Targets the sockets in `rooms`.
+    pub fn to(self: &Arc<Self>, rooms: impl IntoRooms) -> Operator {
+        self.op().to(rooms)
+    }
+
+    /// Same as [`to`](Namespace::to).
+    pub fn within(self: &Arc<Self>, rooms: impl IntoRooms) -> Operator {
+        self.op().to(rooms)
+    }
+
+    /// Targets every socket except those in `rooms`.
+    pub fn except(self: &Arc<Self>, rooms: impl IntoRooms) -> Operator {
+        self.op().except(rooms)
+    }
+
+    /// Drops the emit for sockets whose transport is not ready.
+    pub fn volatile(self: &Arc<Self>) -> Operator {
+        self.op().volatile()
+    }
+
+    /// Only this node.
+    pub fn local(self: &Arc<Self>) -> Operator {
+        self.op().local()
+    }
+
+    /// A timeout for the acknowledgements of the next emit.
+    pub fn timeout(self: &Arc<Self>, timeout: Duration) -> Operator {
+        self.op().timeout(timeout)
+    }
+
+    /// The compress flag of the next emit.
+    pub fn compress(self: &Arc<Self>, compress: bool) -> Operator {
+        self.op().compress(compress)
+    }
+
+    /// The sockets of the namespace (see [`Operator::fetch_sockets`]).
+    pub fn fetch_sockets(self: &Arc<Self>) -> Vec<Arc<Socket>> {
+        self.op().fetch_sockets()
+    }
+
+    /// Makes every socket join `rooms`.
+    pub fn sockets_join(self: &Arc<Self>, rooms: impl IntoRooms) {
+        self.op().sockets_join(rooms)
+    }
+
+    /// Makes every socket leave `rooms`.
+    pub fn sockets_leave(self: &Arc<Self>, rooms: impl IntoRooms) {
+        self.op().sockets_leave(rooms)
+    }
+
+    /// Disconnects every socket.
+    pub fn disconnect_sockets(self: &Arc<Self>, close: bool) {
+        self.op().disconnect_sockets(close)
+    }
+}

@@ -1,0 +1,379 @@
+//! [`Operator`]: who an emit goes to, and how.
+//!
+//! One type for every target: one socket (`socket.volatile()`,
+//! `socket.timeout(..)`), a socket's peers (`socket.to(room)`,
+//! `socket.broadcast()`), or a namespace (`io.to(room)`, `nsp.except(..)`).
+//! Modifiers consume and return the operator; `emit` ends it. A broadcast
+//! encodes its packet once and hands the same frames to every target.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sio_proto::packet::is_reserved_event;
+use sio_proto::{Payload, Value};
+use tokio::sync::oneshot;
+
+use crate::adapter::{BroadcastOptions, Room};
+use crate::ns::Namespace;
+use crate::socket::{AckError, EmitError, IntoRooms, PendingAck, Socket};
+
+/// Who an emit goes to, and with which flags. See the module docs.
+#[derive(Clone)]
+pub struct Operator {
+    ns: Arc<Namespace>,
+    /// The socket this operator came from (the target when not broadcasting,
+    /// excluded from the targets when broadcasting).
+    socket: Option<Arc<Socket>>,
+    broadcast: bool,
+    rooms: Vec<Room>,
+    except: Vec<Room>,
+    volatile: bool,
+    local: bool,
+    compress: bool,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operator")
+            .field("ns", &self.ns.name())
+            .field("broadcast", &self.broadcast)
+            .field("rooms", &self.rooms)
+            .field("except", &self.except)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Operator {
+    pub(crate) fn socket(socket: Arc<Socket>) -> Operator {
+        Operator {
+            ns: socket.ns().clone(),
+            socket: Some(socket),
+            broadcast: false,
+            rooms: Vec::new(),
+            except: Vec::new(),
+            volatile: false,
+            local: false,
+            compress: true,
+            timeout: None,
+        }
+    }
+
+    pub(crate) fn namespace(ns: Arc<Namespace>) -> Operator {
+        Operator {
+            ns,
+            socket: None,
+            broadcast: true,
+            rooms: Vec::new(),
+            except: Vec::new(),
+            volatile: false,
+            local: false,
+            compress: true,
+            timeout: None,
+        }
+    }
+
+    /// Targets the sockets in `rooms` (added to earlier ones; each socket
+    /// gets the event once).
+    pub fn to(mut self, rooms: impl IntoRooms) -> Operator {
+        self.broadcast = true;
+        self.rooms.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Same as [`to`](Operator::to) (`in` is a Rust keyword).
+    pub fn within(self, rooms: impl IntoRooms) -> Operator {
+        self.to(rooms)
+    }
+
+    /// Excludes the sockets in `rooms`.
+    pub fn except(mut self, rooms: impl IntoRooms) -> Operator {
+        self.broadcast = true;
+        self.except.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Targets every socket of the namespace (but the originating socket).
+    pub fn broadcast(mut self) -> Operator {
+        self.broadcast = true;
+        self
+    }
+
+    /// Drops the event for targets whose transport is not ready for it.
+    pub fn volatile(mut self) -> Operator {
+        self.volatile = true;
+        self
+    }
+
+    /// Only the sockets of this node (relevant with a cluster adapter).
+    pub fn local(mut self) -> Operator {
+        self.local = true;
+        self
+    }
+
+    /// The compress flag (kept for API parity).
+    pub fn compress(mut self, compress: bool) -> Operator {
+        self.compress = compress;
+        self
+    }
+
+    /// How long to wait for acknowledgements.
+    pub fn timeout(mut self, timeout: Duration) -> Operator {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn options(&self) -> BroadcastOptions {
+        let mut except = self.except.clone();
+        if let Some(s) = &self.socket {
+            except.push(s.id().clone());
+        }
+        BroadcastOptions {
+            rooms: self.rooms.clone(),
+            except,
+        }
+    }
+
+    fn targets(&self) -> Vec<Arc<Socket>> {
+        self.ns
+            .adapter()
+            .apply(&self.options())
+            .iter()
+            .filter_map(|sid| self.ns.get_socket(sid))
+            .collect()
+    }
+
+    /// Sends `event` with `args` (an argument list: a tuple, a `Vec`, `()`;
+    /// any other value is one argument) to the targets.
+    pub fn emit<T: Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), EmitError> {
+        if is_reserved_event(event) {
+            return Err(EmitError::ReservedEvent(event.to_owned()));
+        }
+        match (&self.socket, self.broadcast) {
+            (Some(socket), false) => socket.write_event(event, args, None, self.volatile),
+            _ => {
+                let targets = self.targets();
+                if targets.is_empty() {
+                    return Ok(());
+                }
+                let parser = targets[0].conn.parser;
+                let encoded = parser.encode_event(self.ns.name(), event, args, None)?;
+                let mut value = None;
+                for target in &targets {
+                    target.notify_outgoing(event, || {
+                        value
+                            .get_or_insert_with(|| sio_proto::to_value(args).ok())
+                            .clone()
+                    });
+                    if let Err(e) = target.write_encoded(&encoded, self.volatile) {
+                        tracing::debug!(socket = %target.id(), "broadcast not delivered: {e}");
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends `event` and waits for acknowledgements, at most
+    /// [`timeout`](Operator::timeout) if set (otherwise until the targets
+    /// answer or disconnect).
+    ///
+    /// - One socket: resolves with its acknowledgement's arguments, read as
+    ///   the sequence `R` (a tuple, `Vec<Value>`, ...).
+    /// - A broadcast: resolves with the first argument of each target's
+    ///   acknowledgement, read as the sequence `R` (`Vec<T>`); fails as a
+    ///   whole if any target does not answer in time.
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
+        self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        let started = self.start_ack(event, args);
+        let timeout = self.timeout;
+        async move {
+            let (rx, cleanup) = started?;
+            let outcome = match timeout {
+                Some(t) => tokio::time::timeout(t, rx)
+                    .await
+                    .map_err(|_| AckError::Timeout),
+                None => Ok(rx.await),
+            };
+            let payload = match outcome {
+                Ok(Ok(result)) => result?,
+                Ok(Err(_)) => return Err(AckError::Disconnected),
+                Err(e) => {
+                    cleanup.run();
+                    return Err(e);
+                }
+            };
+            Ok(payload.args(sio_proto::PacketType::Ack)?)
+        }
+    }
+
+    /// Sends the event with an ack id and registers the waiting ack(s).
+    fn start_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(oneshot::Receiver<Result<Payload, AckError>>, AckCleanup), AckError> {
+        if is_reserved_event(event) {
+            return Err(EmitError::ReservedEvent(event.to_owned()).into());
+        }
+        let id = self.ns.next_ack_id();
+        let (tx, rx) = oneshot::channel();
+        match (&self.socket, self.broadcast) {
+            (Some(socket), false) => {
+                socket.register_ack(id, PendingAck::Single(tx));
+                if let Err(e) = socket.write_event(event, args, Some(id), self.volatile) {
+                    socket.remove_ack(id);
+                    return Err(e.into());
+                }
+                Ok((
+                    rx,
+                    AckCleanup {
+                        id,
+                        sockets: vec![socket.clone()],
+                    },
+                ))
+            }
+            _ => {
+                let targets = self.targets();
+                let collector = Arc::new(AckCollector::new(targets.len(), tx));
+                if targets.is_empty() {
+                    return Ok((
+                        rx,
+                        AckCleanup {
+                            id,
+                            sockets: vec![],
+                        },
+                    ));
+                }
+                let parser = targets[0].conn.parser;
+                let encoded = parser
+                    .encode_event(self.ns.name(), event, args, Some(id))
+                    .map_err(EmitError::from)?;
+                for target in &targets {
+                    target.register_ack(id, PendingAck::Broadcast(collector.clone()));
+                    target.notify_outgoing(event, || sio_proto::to_value(args).ok());
+                    if target.write_encoded(&encoded, self.volatile).is_err() {
+                        target.remove_ack(id);
+                        collector.fail_one();
+                    }
+                }
+                Ok((
+                    rx,
+                    AckCleanup {
+                        id,
+                        sockets: targets,
+                    },
+                ))
+            }
+        }
+    }
+
+    /// The target sockets (of this node).
+    pub fn fetch_sockets(self) -> Vec<Arc<Socket>> {
+        match (&self.socket, self.broadcast) {
+            (Some(socket), false) => vec![socket.clone()],
+            _ => self.targets(),
+        }
+    }
+
+    /// Makes the targets join `rooms`.
+    pub fn sockets_join(self, rooms: impl IntoRooms) {
+        let rooms = rooms.into_rooms();
+        for s in self.fetch_sockets() {
+            s.join(rooms.clone());
+        }
+    }
+
+    /// Makes the targets leave `rooms`.
+    pub fn sockets_leave(self, rooms: impl IntoRooms) {
+        let rooms = rooms.into_rooms();
+        for s in self.fetch_sockets() {
+            for r in &rooms {
+                s.leave(r);
+            }
+        }
+    }
+
+    /// Disconnects the targets (with `close`, their whole connections).
+    pub fn disconnect_sockets(self, close: bool) {
+        for s in self.fetch_sockets() {
+            s.disconnect(close);
+        }
+    }
+}
+
+/// Removes the waiting acks of a timed-out emit.
+struct AckCleanup {
+    id: u64,
+    sockets: Vec<Arc<Socket>>,
+}
+
+impl AckCleanup {
+    fn run(self) {
+        for s in self.sockets {
+            s.remove_ack(self.id);
+        }
+    }
+}
+
+/// Collects one answer per target of a broadcast with ack.
+pub(crate) struct AckCollector {
+    state: Mutex<Collect>,
+}
+
+struct Collect {
+    expected: usize,
+    responses: Vec<Value>,
+    done: Option<oneshot::Sender<Result<Payload, AckError>>>,
+}
+
+impl AckCollector {
+    fn new(expected: usize, done: oneshot::Sender<Result<Payload, AckError>>) -> AckCollector {
+        let c = AckCollector {
+            state: Mutex::new(Collect {
+                expected,
+                responses: Vec::new(),
+                done: Some(done),
+            }),
+        };
+        c.check();
+        c
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Collect> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check(&self) {
+        let mut s = self.lock();
+        if s.responses.len() >= s.expected {
+            if let Some(done) = s.done.take() {
+                let responses = std::mem::take(&mut s.responses);
+                let _ = done.send(Ok(Payload::Value(Value::Array(responses))));
+            }
+        }
+    }
+
+    /// One target answered: keep its first argument.
+    pub(crate) fn add(&self, data: &Payload) {
+        let first = data
+            .args::<Vec<Value>>(sio_proto::PacketType::Ack)
+            .ok()
+            .and_then(|a| a.into_iter().next());
+        self.lock().responses.push(first.unwrap_or(Value::Null));
+        self.check();
+    }
+
+    /// One target will never answer (disconnected): the whole ack fails.
+    pub(crate) fn fail_one(&self) {
+        if let Some(done) = self.lock().done.take() {
+            let _ = done.send(Err(AckError::Disconnected));
+        }
+    }
+}

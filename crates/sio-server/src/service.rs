@@ -1,0 +1,216 @@
+//! The tower glue: a [`Layer`](tower_layer::Layer) that mounts the engine in
+//! front of any service (an axum router, say), and [`listen`], a standalone
+//! server.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use crate::engine::{Engine, EngineHandler};
+
+/// The peer address of a connection, put in the request extensions by
+/// [`listen`] (read into `handshake.address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+pin_project_lite::pin_project! {
+    /// The response body: the engine's, or the inner service's.
+    // The macro takes no doc comments on fields; `body` is the body.
+    #[allow(missing_docs)]
+    #[project = BodyProj]
+    pub enum ResponseBody<B> {
+        /// Written by the engine.
+        Engine { #[pin] body: Full<Bytes> },
+        /// Written by the inner service.
+        Inner { #[pin] body: B },
+    }
+}
+
+impl<B> http_body::Body for ResponseBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        match self.project() {
+            BodyProj::Engine { body } => body.poll_frame(cx).map_err(|never| match never {}),
+            BodyProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ResponseBody::Engine { body } => body.is_end_stream(),
+            ResponseBody::Inner { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            ResponseBody::Engine { body } => body.size_hint(),
+            ResponseBody::Inner { body } => body.size_hint(),
+        }
+    }
+}
+
+/// A service that answers 404 to everything: the inner service of a
+/// standalone server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotFound;
+
+impl<B> tower_service::Service<Request<B>> for NotFound {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _req: Request<B>) -> Self::Future {
+        let res = Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body(Full::new(Bytes::new()))
+            .expect("valid");
+        std::future::ready(Ok(res))
+    }
+}
+
+/// Serves the engine's path and passes every other request to `inner`.
+pub struct EngineService<H: EngineHandler, S> {
+    engine: Arc<Engine<H>>,
+    inner: S,
+}
+
+impl<H: EngineHandler, S: Clone> Clone for EngineService<H, S> {
+    fn clone(&self) -> Self {
+        EngineService {
+            engine: self.engine.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<H: EngineHandler, S> EngineService<H, S> {
+    /// The engine in front of `inner`.
+    pub fn new(engine: Arc<Engine<H>>, inner: S) -> Self {
+        EngineService { engine, inner }
+    }
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<H, S, B, ResB> tower_service::Service<Request<B>> for EngineService<H, S>
+where
+    H: EngineHandler,
+    S: tower_service::Service<Request<B>, Response = Response<ResB>>,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ResponseBody<ResB>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        if self.engine.matches(&req) {
+            let fut = self.engine.handle(req);
+            Box::pin(async move { Ok(fut.await.map(|body| ResponseBody::Engine { body })) })
+        } else {
+            let fut = self.inner.call(req);
+            Box::pin(async move {
+                fut.await
+                    .map(|res| res.map(|body| ResponseBody::Inner { body }))
+            })
+        }
+    }
+}
+
+/// The [`Layer`](tower_layer::Layer) that puts an engine in front of a service.
+pub struct EngineLayer<H: EngineHandler> {
+    engine: Arc<Engine<H>>,
+}
+
+impl<H: EngineHandler> Clone for EngineLayer<H> {
+    fn clone(&self) -> Self {
+        EngineLayer {
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+impl<H: EngineHandler> EngineLayer<H> {
+    /// A layer serving `engine`.
+    pub fn new(engine: Arc<Engine<H>>) -> Self {
+        EngineLayer { engine }
+    }
+}
+
+impl<H: EngineHandler, S> tower_layer::Layer<S> for EngineLayer<H> {
+    type Service = EngineService<H, S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        EngineService::new(self.engine.clone(), inner)
+    }
+}
+
+/// Serves `service` on `listener` (HTTP/1.1 with upgrades, and HTTP/2)
+/// until the task is dropped. Each request carries the peer's [`RemoteAddr`].
+pub async fn serve<S, ResB>(listener: TcpListener, service: S) -> std::io::Result<()>
+where
+    S: tower_service::Service<Request<hyper::body::Incoming>, Response = Response<ResB>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResB: http_body::Body<Data = Bytes> + Send + 'static,
+    ResB::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, don't spin.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(RemoteAddr(addr));
+                let mut service = service.clone();
+                async move { tower_service::Service::call(&mut service, req).await }
+            });
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                .await
+            {
+                tracing::debug!("connection from {addr} ended: {e}");
+            }
+        });
+    }
+}

@@ -1,0 +1,895 @@
+//! [`Socket`]: one client in one namespace.
+//!
+//! A socket has a fresh id (not the Engine.IO session id), the handshake of
+//! its connection, listeners (per event, catch-all, outgoing catch-all,
+//! packet middlewares, error and disconnect listeners), the acks it is
+//! waiting for, and its rooms (kept by the namespace's adapter).
+//!
+//! Handlers are async. To keep the reference's ordering, each handler's
+//! future is polled once right where the packet is decoded: everything a
+//! handler does before its first `.await` (typically its emits and acks)
+//! happens in arrival order. A handler that awaits continues in a task.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Waker};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sio_proto::packet::{is_reserved_event, PayloadError};
+use sio_proto::{Encoded, Packet, PacketType, Parser, Payload, Str, Value};
+use tokio::sync::oneshot;
+
+use crate::adapter::{Room, Sid};
+use crate::engine::{EngineSocket, SendError};
+use crate::ns::Namespace;
+use crate::operators::Operator;
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Runs a handler's future: polled once here, continued in a task if it waits.
+pub(crate) fn run(fut: impl Future<Output = ()> + Send + 'static) {
+    let mut fut: BoxFuture = Box::pin(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    if fut.as_mut().poll(&mut cx).is_pending() {
+        // The task polls again with a real waker before anything can be lost:
+        // a future re-registers its waker on every poll.
+        tokio::spawn(fut);
+    }
+}
+
+/// Why an emit failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    /// The event name is reserved (`connect`, `disconnect`, ...).
+    #[error("\"{0}\" is a reserved event name")]
+    ReservedEvent(String),
+    /// The arguments could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] sio_proto::EncodeError),
+    /// The connection is closed or its outgoing buffer is full.
+    #[error(transparent)]
+    Send(#[from] SendError),
+}
+
+/// Why an acknowledgement did not come.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    /// No answer within the timeout.
+    #[error("operation has timed out")]
+    Timeout,
+    /// The socket disconnected first.
+    #[error("socket has been disconnected")]
+    Disconnected,
+    /// The emit itself failed.
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    /// The answer does not have the requested type.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+}
+
+/// Why a socket disconnected, with the reference's reason strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The transport failed.
+    TransportError,
+    /// The client closed the connection.
+    TransportClose,
+    /// The server closed the connection (for example after a decode error).
+    ForcedClose,
+    /// No pong in time.
+    PingTimeout,
+    /// An Engine.IO packet could not be decoded.
+    ParseError,
+    /// The server is closing.
+    ServerShuttingDown,
+    /// The server closed the connection (invalid state, connect timeout, `disconnect(true)`).
+    ForcedServerClose,
+    /// The client left the namespace.
+    ClientNamespaceDisconnect,
+    /// The server removed the socket from the namespace (`disconnect()`).
+    ServerNamespaceDisconnect,
+}
+
+impl DisconnectReason {
+    /// The reason string, e.g. `"transport close"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::ForcedServerClose => "forced server close",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+        }
+    }
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The handshake details of a socket (`socket.handshake` in the reference).
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// The headers of the connection's first request.
+    pub headers: http::HeaderMap,
+    /// When the socket was created, as JavaScript's `String(new Date())`.
+    pub time: String,
+    /// The client's address, when known.
+    pub address: Option<std::net::SocketAddr>,
+    /// Whether the request had an `Origin` header.
+    pub xdomain: bool,
+    /// Whether the connection is TLS.
+    pub secure: bool,
+    /// When the socket was created, in milliseconds since the Unix epoch.
+    pub issued: u64,
+    /// The URL of the connection's first request (path and query).
+    pub url: String,
+    /// The query parameters of that request.
+    pub query: HashMap<String, String>,
+    /// The auth payload of the CONNECT packet (`{}` when none).
+    pub auth: Value,
+}
+
+/// A listener id, to remove one listener with [`Socket::off_listener`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+static NEXT_LISTENER: AtomicU64 = AtomicU64::new(1);
+
+fn next_listener() -> ListenerId {
+    ListenerId(NEXT_LISTENER.fetch_add(1, Ordering::Relaxed))
+}
+
+type EventFn = Arc<dyn Fn(Event) -> BoxFuture + Send + Sync>;
+type AnyFn = Arc<dyn Fn(&Event) + Send + Sync>;
+type AnyOutFn = Arc<dyn Fn(&str, &Value) + Send + Sync>;
+type MiddlewareFn = Arc<dyn Fn(&Event) -> Result<(), MiddlewareError> + Send + Sync>;
+type ErrorFn = Arc<dyn Fn(&Arc<Socket>, &MiddlewareError) + Send + Sync>;
+type DisconnectFn = Arc<dyn Fn(Arc<Socket>, DisconnectReason) -> BoxFuture + Send + Sync>;
+
+/// The error a packet middleware refuses an event with: it reaches the
+/// socket's [`on_error`](Socket::on_error) listeners (nothing is sent to the client).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct MiddlewareError {
+    /// What went wrong.
+    pub message: String,
+}
+
+impl MiddlewareError {
+    /// An error with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        MiddlewareError {
+            message: message.into(),
+        }
+    }
+}
+
+struct Listener {
+    id: ListenerId,
+    once: bool,
+    f: EventFn,
+}
+
+#[derive(Default)]
+struct Listeners {
+    events: HashMap<String, Vec<Listener>>,
+    any: Vec<(ListenerId, AnyFn)>,
+    any_outgoing: Vec<(ListenerId, AnyOutFn)>,
+    middlewares: Vec<MiddlewareFn>,
+    error: Vec<ErrorFn>,
+    disconnecting: Vec<DisconnectFn>,
+    disconnect: Vec<DisconnectFn>,
+}
+
+/// A waiting acknowledgement.
+pub(crate) enum PendingAck {
+    /// One socket's answer.
+    Single(oneshot::Sender<Result<Payload, AckError>>),
+    /// One answer towards a broadcast's collection.
+    Broadcast(Arc<crate::operators::AckCollector>),
+}
+
+/// What one engine connection shares with its sockets: the transport, the
+/// parser, and its sockets by namespace.
+pub(crate) struct Conn {
+    pub engine: Arc<EngineSocket>,
+    pub parser: Parser,
+    pub sockets: Mutex<HashMap<Str, Arc<Socket>>>,
+    /// The connect timeout's task, stopped by the first successful CONNECT.
+    pub connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Conn {
+    pub fn sockets_lock(&self) -> MutexGuard<'_, HashMap<Str, Arc<Socket>>> {
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends encoded frames; `volatile` drops them when the transport is busy.
+    pub fn send(&self, encoded: &Encoded, volatile: bool) -> Result<(), SendError> {
+        if volatile && !self.engine.is_writable() {
+            return Ok(());
+        }
+        self.engine
+            .send_all(encoded.frames().collect::<Vec<_>>().into_iter())
+    }
+}
+
+/// One client connected to one namespace.
+pub struct Socket {
+    id: Sid,
+    ns: Arc<Namespace>,
+    pub(crate) conn: Arc<Conn>,
+    handshake: Handshake,
+    connected: AtomicBool,
+    listeners: Mutex<Listeners>,
+    acks: Mutex<HashMap<u64, PendingAck>>,
+    data: Mutex<Value>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("ns", &self.ns.name())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Socket {
+    pub(crate) fn new(
+        id: Sid,
+        ns: Arc<Namespace>,
+        conn: Arc<Conn>,
+        handshake: Handshake,
+    ) -> Socket {
+        Socket {
+            id,
+            ns,
+            conn,
+            handshake,
+            connected: AtomicBool::new(false),
+            listeners: Mutex::new(Listeners::default()),
+            acks: Mutex::new(HashMap::new()),
+            data: Mutex::new(Value::Object(Default::default())),
+        }
+    }
+
+    /// The socket id: fresh for each namespace socket.
+    pub fn id(&self) -> &Sid {
+        &self.id
+    }
+
+    /// The namespace.
+    pub fn ns(&self) -> &Arc<Namespace> {
+        &self.ns
+    }
+
+    /// The handshake details.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The Engine.IO connection under this socket.
+    pub fn conn(&self) -> &Arc<EngineSocket> {
+        &self.conn.engine
+    }
+
+    /// Whether the socket is connected to its namespace.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// Whether this socket's state was recovered after a reconnection.
+    pub fn recovered(&self) -> bool {
+        false
+    }
+
+    /// Arbitrary data attached to the socket (`socket.data`; `{}` at first).
+    pub fn data(&self) -> Value {
+        lock(&self.data).clone()
+    }
+
+    /// Replaces the socket's data.
+    pub fn set_data(&self, data: Value) {
+        *lock(&self.data) = data;
+    }
+
+    // ---- rooms -------------------------------------------------------
+
+    /// Joins one or more rooms.
+    ///
+    /// ```ignore
+    /// socket.join("room 237");
+    /// socket.join(["a", "b"]);
+    /// ```
+    pub fn join(&self, rooms: impl IntoRooms) {
+        if self.connected() {
+            self.ns.adapter().add_all(&self.id, &rooms.into_rooms());
+        }
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.ns.adapter().del(&self.id, room);
+    }
+
+    /// The rooms of this socket (its own id included), in joining order.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.ns.adapter().socket_rooms(&self.id)
+    }
+
+    // ---- emitting ----------------------------------------------------
+
+    /// An operator that targets this socket only (to set flags).
+    pub fn op(self: &Arc<Self>) -> Operator {
+        Operator::socket(self.clone())
+    }
+
+    /// Emits `event` to this client. `args` is the argument list: a tuple,
+    /// a `Vec`, or `()`; any other value is one argument. `bytes::Bytes`
+    /// inside travel as binary.
+    pub fn emit<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.op().emit(event, args)
+    }
+
+    /// Emits `event` and waits for the client's acknowledgement (its
+    /// arguments, read as the sequence `R`), for at most `timeout` if set
+    /// with [`timeout`](Socket::timeout).
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
+        self: &Arc<Self>,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        self.op().emit_with_ack(event, args)
+    }
+
+    /// Targets the sockets in `rooms` (this socket excluded).
+    pub fn to(self: &Arc<Self>, rooms: impl IntoRooms) -> Operator {
+        self.op().to(rooms)
+    }
+
+    /// Same as [`to`](Socket::to).
+    pub fn within(self: &Arc<Self>, rooms: impl IntoRooms) -> Operator {
+        self.op().to(rooms)
+    }
+
+    /// Targets every socket of the namespace except those in `rooms` and this one.
+    pub fn except(self: &Arc<Self>, rooms: impl IntoRooms) -> Operator {
+        self.op().except(rooms)
+    }
+
+    /// Targets every other socket of the namespace.
+    pub fn broadcast(self: &Arc<Self>) -> Operator {
+        self.op().broadcast()
+    }
+
+    /// Drops the next emit if the transport is not ready for it.
+    pub fn volatile(self: &Arc<Self>) -> Operator {
+        self.op().volatile()
+    }
+
+    /// Sets a timeout for the next emit's acknowledgement.
+    pub fn timeout(self: &Arc<Self>, timeout: Duration) -> Operator {
+        self.op().timeout(timeout)
+    }
+
+    /// Sets the compress flag of the next emit (kept for API parity; the
+    /// transports here do not compress).
+    pub fn compress(self: &Arc<Self>, compress: bool) -> Operator {
+        self.op().compress(compress)
+    }
+
+    /// Only this node (relevant with a cluster adapter).
+    pub fn local(self: &Arc<Self>) -> Operator {
+        self.op().local()
+    }
+
+    /// Sends `message` events (`socket.send` in the reference).
+    pub fn send<T: Serialize + ?Sized>(self: &Arc<Self>, args: &T) -> Result<(), EmitError> {
+        self.emit("message", args)
+    }
+
+    /// Encodes and writes one event to this socket (no listeners called).
+    pub(crate) fn write_event<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        id: Option<u64>,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        if is_reserved_event(event) {
+            return Err(EmitError::ReservedEvent(event.to_owned()));
+        }
+        let encoded = self
+            .conn
+            .parser
+            .encode_event(self.ns.name(), event, args, id)?;
+        self.notify_outgoing(event, || sio_proto::to_value(args).ok());
+        self.conn.send(&encoded, volatile)?;
+        Ok(())
+    }
+
+    /// Calls the outgoing catch-all listeners, building the value only if any.
+    pub(crate) fn notify_outgoing(&self, event: &str, args: impl FnOnce() -> Option<Value>) {
+        let listeners: Vec<AnyOutFn> = lock(&self.listeners)
+            .any_outgoing
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        if listeners.is_empty() {
+            return;
+        }
+        let args = match args() {
+            Some(Value::Array(a)) => Value::Array(a),
+            Some(Value::Null) | None => Value::Array(vec![]),
+            Some(one) => Value::Array(vec![one]),
+        };
+        for f in listeners {
+            f(event, &args);
+        }
+    }
+
+    pub(crate) fn register_ack(&self, id: u64, ack: PendingAck) {
+        lock(&self.acks).insert(id, ack);
+    }
+
+    pub(crate) fn remove_ack(&self, id: u64) {
+        lock(&self.acks).remove(&id);
+    }
+
+    /// Sends an encoded packet as is.
+    pub(crate) fn write_encoded(&self, encoded: &Encoded, volatile: bool) -> Result<(), SendError> {
+        self.conn.send(encoded, volatile)
+    }
+
+    // ---- listeners ---------------------------------------------------
+
+    /// Registers a handler for `event`. Several handlers may listen to one
+    /// event; they run in registration order.
+    ///
+    /// ```ignore
+    /// socket.on("chat message", |ev: Event| async move {
+    ///     let (text,): (String,) = ev.args().unwrap();
+    ///     ev.socket().broadcast().emit("chat message", &(text,)).ok();
+    /// });
+    /// ```
+    pub fn on<F, Fut>(&self, event: &str, handler: F) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.add_listener(event, false, handler)
+    }
+
+    /// Like [`on`](Socket::on), removed after its first call.
+    pub fn once<F, Fut>(&self, event: &str, handler: F) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.add_listener(event, true, handler)
+    }
+
+    fn add_listener<F, Fut>(&self, event: &str, once: bool, handler: F) -> ListenerId
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let id = next_listener();
+        let f: EventFn = Arc::new(move |ev| Box::pin(handler(ev)));
+        lock(&self.listeners)
+            .events
+            .entry(event.to_owned())
+            .or_default()
+            .push(Listener { id, once, f });
+        id
+    }
+
+    /// Removes every handler of `event`.
+    pub fn off(&self, event: &str) {
+        lock(&self.listeners).events.remove(event);
+    }
+
+    /// Removes one listener (of any kind) by id.
+    pub fn off_listener(&self, id: ListenerId) {
+        let mut l = lock(&self.listeners);
+        for list in l.events.values_mut() {
+            list.retain(|x| x.id != id);
+        }
+        l.any.retain(|(x, _)| *x != id);
+        l.any_outgoing.retain(|(x, _)| *x != id);
+    }
+
+    /// Whether `event` has handlers.
+    pub fn has_listeners(&self, event: &str) -> bool {
+        lock(&self.listeners)
+            .events
+            .get(event)
+            .is_some_and(|l| !l.is_empty())
+    }
+
+    /// A catch-all listener, called for every incoming event before the
+    /// packet middlewares and the event's handlers.
+    pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
+        let id = next_listener();
+        lock(&self.listeners).any.push((id, Arc::new(listener)));
+        id
+    }
+
+    /// Like [`on_any`](Socket::on_any), called before the others.
+    pub fn prepend_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
+        let id = next_listener();
+        lock(&self.listeners)
+            .any
+            .insert(0, (id, Arc::new(listener)));
+        id
+    }
+
+    /// Removes one catch-all listener, or all of them with `None`.
+    pub fn off_any(&self, id: Option<ListenerId>) {
+        let mut l = lock(&self.listeners);
+        match id {
+            Some(id) => l.any.retain(|(x, _)| *x != id),
+            None => l.any.clear(),
+        }
+    }
+
+    /// A catch-all listener for outgoing events: called with the event name
+    /// and the argument array of every emit and broadcast reaching this socket.
+    pub fn on_any_outgoing<F: Fn(&str, &Value) + Send + Sync + 'static>(
+        &self,
+        listener: F,
+    ) -> ListenerId {
+        let id = next_listener();
+        lock(&self.listeners)
+            .any_outgoing
+            .push((id, Arc::new(listener)));
+        id
+    }
+
+    /// Like [`on_any_outgoing`](Socket::on_any_outgoing), called before the others.
+    pub fn prepend_any_outgoing<F: Fn(&str, &Value) + Send + Sync + 'static>(
+        &self,
+        listener: F,
+    ) -> ListenerId {
+        let id = next_listener();
+        lock(&self.listeners)
+            .any_outgoing
+            .insert(0, (id, Arc::new(listener)));
+        id
+    }
+
+    /// Removes one outgoing catch-all listener, or all of them with `None`.
+    pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
+        let mut l = lock(&self.listeners);
+        match id {
+            Some(id) => l.any_outgoing.retain(|(x, _)| *x != id),
+            None => l.any_outgoing.clear(),
+        }
+    }
+
+    /// A packet middleware (`socket.use` in the reference): runs for every
+    /// incoming event, after the catch-all listeners; an error stops the
+    /// event and goes to the [`on_error`](Socket::on_error) listeners.
+    pub fn use_middleware<F>(&self, middleware: F)
+    where
+        F: Fn(&Event) -> Result<(), MiddlewareError> + Send + Sync + 'static,
+    {
+        lock(&self.listeners).middlewares.push(Arc::new(middleware));
+    }
+
+    /// Listens to errors from packet middlewares.
+    pub fn on_error<F: Fn(&Arc<Socket>, &MiddlewareError) + Send + Sync + 'static>(
+        &self,
+        listener: F,
+    ) {
+        lock(&self.listeners).error.push(Arc::new(listener));
+    }
+
+    /// Called when the socket is about to disconnect (its rooms still set).
+    pub fn on_disconnecting<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.listeners)
+            .disconnecting
+            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Called when the socket has disconnected.
+    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.listeners)
+            .disconnect
+            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    // ---- lifecycle ---------------------------------------------------
+
+    /// Disconnects the socket from its namespace; with `close`, closes the
+    /// whole connection (every namespace of this client).
+    pub fn disconnect(self: &Arc<Self>, close: bool) {
+        if !self.connected() {
+            return;
+        }
+        if close {
+            let sockets: Vec<Arc<Socket>> = self.conn.sockets_lock().values().cloned().collect();
+            for s in sockets {
+                s.send_disconnect();
+                s.on_close(DisconnectReason::ServerNamespaceDisconnect);
+            }
+            self.conn.engine.close();
+        } else {
+            self.send_disconnect();
+            self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    fn send_disconnect(&self) {
+        if let Ok(encoded) = self.conn.parser.encode_disconnect(self.ns.name()) {
+            let _ = self.conn.send(&encoded, false);
+        }
+    }
+
+    /// Marks the socket connected, joins its own room, sends the CONNECT reply.
+    pub(crate) fn on_connect(&self) -> Result<(), EmitError> {
+        self.connected.store(true, Ordering::Release);
+        self.ns
+            .adapter()
+            .add_all(&self.id, std::slice::from_ref(&self.id));
+        let reply = serde_json::json!({ "sid": self.id.as_str() });
+        let encoded = self
+            .conn
+            .parser
+            .encode_connect(self.ns.name(), Some(&reply))?;
+        self.conn.send(&encoded, false)?;
+        Ok(())
+    }
+
+    /// Leaves the namespace with `reason`: disconnecting listeners, rooms
+    /// left, pending acks failed, disconnect listeners. Runs once.
+    pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) {
+        if !self.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let (disconnecting, disconnect) = {
+            let l = lock(&self.listeners);
+            (l.disconnecting.clone(), l.disconnect.clone())
+        };
+        for f in disconnecting {
+            run(f(self.clone(), reason));
+        }
+        self.ns.adapter().del_all(&self.id);
+        self.ns.remove_socket(&self.id);
+        self.conn.sockets_lock().remove(self.ns.name());
+        let acks: Vec<PendingAck> = lock(&self.acks).drain().map(|(_, a)| a).collect();
+        for ack in acks {
+            match ack {
+                PendingAck::Single(tx) => {
+                    let _ = tx.send(Err(AckError::Disconnected));
+                }
+                PendingAck::Broadcast(c) => c.fail_one(),
+            }
+        }
+        for f in disconnect {
+            run(f(self.clone(), reason));
+        }
+        // Listeners hold closures that may hold this socket: break the cycle.
+        *lock(&self.listeners) = Listeners::default();
+    }
+
+    /// An incoming packet for this socket (not CONNECT / CONNECT_ERROR).
+    pub(crate) fn on_packet(self: &Arc<Self>, packet: Packet) {
+        match packet.kind {
+            PacketType::Event => self.on_event(packet),
+            PacketType::Ack => {
+                let Some(id) = packet.id else { return };
+                let pending = lock(&self.acks).remove(&id);
+                let data = packet.data.unwrap_or(Payload::Value(Value::Array(vec![])));
+                match pending {
+                    Some(PendingAck::Single(tx)) => {
+                        let _ = tx.send(Ok(data));
+                    }
+                    Some(PendingAck::Broadcast(c)) => c.add(&data),
+                    None => {
+                        tracing::debug!(socket = %self.id, id, "ack with an unknown id, ignored")
+                    }
+                }
+            }
+            PacketType::Disconnect => self.on_close(DisconnectReason::ClientNamespaceDisconnect),
+            PacketType::Connect | PacketType::ConnectError => {}
+        }
+    }
+
+    fn on_event(self: &Arc<Self>, packet: Packet) {
+        let Some(data) = packet.data else { return };
+        let Ok(name) = data.event_name() else { return };
+        let event = Event(Arc::new(EventInner {
+            socket: self.clone(),
+            name,
+            data,
+            ack_id: packet.id,
+            acked: AtomicBool::new(false),
+        }));
+        let (any, middlewares) = {
+            let l = lock(&self.listeners);
+            (
+                l.any.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>(),
+                l.middlewares.clone(),
+            )
+        };
+        for f in any {
+            f(&event);
+        }
+        for m in middlewares {
+            if let Err(err) = m(&event) {
+                let errors = lock(&self.listeners).error.clone();
+                for f in errors {
+                    f(self, &err);
+                }
+                return;
+            }
+        }
+        if !self.connected() {
+            return;
+        }
+        let handlers: Vec<EventFn> = {
+            let mut l = lock(&self.listeners);
+            match l.events.get_mut(event.name()) {
+                Some(list) => {
+                    let out = list.iter().map(|x| x.f.clone()).collect();
+                    list.retain(|x| !x.once);
+                    out
+                }
+                None => Vec::new(),
+            }
+        };
+        for f in handlers {
+            run(f(event.clone()));
+        }
+    }
+}
+
+/// Room names: one (`"a"`), several (`["a", "b"]`, a `Vec`).
+pub trait IntoRooms {
+    /// The rooms.
+    fn into_rooms(self) -> Vec<Room>;
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Str::from(self)]
+    }
+}
+
+impl IntoRooms for String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Str::from(self)]
+    }
+}
+
+impl IntoRooms for &String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Str::from(self.as_str())]
+    }
+}
+
+impl IntoRooms for Str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self]
+    }
+}
+
+impl IntoRooms for &Str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.clone()]
+    }
+}
+
+impl<T: IntoRooms> IntoRooms for Vec<T> {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().flat_map(IntoRooms::into_rooms).collect()
+    }
+}
+
+impl<T: IntoRooms, const N: usize> IntoRooms for [T; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().flat_map(IntoRooms::into_rooms).collect()
+    }
+}
+
+struct EventInner {
+    socket: Arc<Socket>,
+    name: String,
+    data: Payload,
+    ack_id: Option<u64>,
+    acked: AtomicBool,
+}
+
+/// An incoming event: its name, its arguments, and the means to answer it.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Event(Arc<EventInner>);
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("name", &self.0.name)
+            .field("ack_id", &self.0.ack_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Event {
+    /// The socket that sent it.
+    pub fn socket(&self) -> &Arc<Socket> {
+        &self.0.socket
+    }
+
+    /// The event name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The arguments, read as the sequence `T`: a tuple (`(String, u32)`), a
+    /// `Vec<Value>`, or a struct read by position. Extra arguments are ignored.
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        self.0.data.args(PacketType::Event)
+    }
+
+    /// The arguments as values (empty if they cannot be read).
+    pub fn values(&self) -> Vec<Value> {
+        self.args().unwrap_or_default()
+    }
+
+    /// The raw data: `[name, ...args]`.
+    pub fn payload(&self) -> &Payload {
+        &self.0.data
+    }
+
+    /// Whether the client asked for an acknowledgement.
+    pub fn wants_ack(&self) -> bool {
+        self.0.ack_id.is_some()
+    }
+
+    /// Acknowledges the event with `args` (an argument list, as for emit).
+    /// Only the first call sends anything; without an ack request it does
+    /// nothing.
+    pub fn ack<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
+        let Some(id) = self.0.ack_id else {
+            return Ok(());
+        };
+        if self.0.acked.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let socket = &self.0.socket;
+        let encoded = socket.conn.parser.encode_ack(socket.ns.name(), id, args)?;
+        socket.conn.send(&encoded, false)?;
+        Ok(())
+    }
+}
