@@ -450,6 +450,11 @@ impl Socket {
         }
     }
 
+    /// How many acknowledgements this socket is waiting for.
+    pub fn pending_acks(&self) -> usize {
+        lock(&self.acks).len()
+    }
+
     pub(crate) fn register_ack(&self, id: u64, ack: PendingAck) {
         lock(&self.acks).insert(id, ack);
     }
