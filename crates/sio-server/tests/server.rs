@@ -217,7 +217,8 @@ async fn middlewares_run_in_order_and_catch_all_comes_first() {
 #[tokio::test]
 async fn ack_timeout_removes_the_pending_ack() {
     let io = SocketIo::new(quick());
-    let result: Arc<Mutex<Option<(Result<(String,), AckError>, usize)>>> = Arc::default();
+    type Outcome = (Result<(String,), AckError>, usize);
+    let result: Arc<Mutex<Option<Outcome>>> = Arc::default();
     let r = result.clone();
     io.ns("/", move |socket: Arc<Socket>| {
         let r = r.clone();

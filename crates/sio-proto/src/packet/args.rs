@@ -54,15 +54,68 @@ impl<'de> Deserialize<'de> for Head {
                 Ok(Head::Other)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Head, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Checked>()?.is_some() {}
                 Ok(Head::Other)
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(Head::Other)
             }
         }
         d.deserialize_any(HeadVisitor)
+    }
+}
+
+/// A value skipped while checking the shape of JSON text. Unlike
+/// `IgnoredAny` (which serde_json skips checking only the syntax of numbers,
+/// and without its nesting limit), this reads every node as [`Value`] would:
+/// numbers must be in range and nesting within the limit. So the decoder
+/// accepts exactly the text that [`Payload::to_value`] and the argument
+/// readers can read, without building a tree.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Checked, D::Error> {
+        struct CheckedVisitor;
+        impl<'de> Visitor<'de> for CheckedVisitor {
+            type Value = Checked;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_unit<E>(self) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_none<E>(self) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+                while seq.next_element::<Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+                while map.next_entry::<Checked, Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+        }
+        d.deserialize_any(CheckedVisitor)
     }
 }
 
@@ -85,11 +138,11 @@ impl<'de> Deserialize<'de> for Shape {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
                 let head = seq.next_element::<Head>()?;
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Checked>()?.is_some() {}
                 Ok(Shape::Array(head))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(Shape::Object)
             }
             fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
@@ -194,5 +247,42 @@ pub(crate) fn args<T: DeserializeOwned>(payload: &Payload, skip: usize) -> Resul
             "expected an argument array, found {}",
             other.kind()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Decoder, Frame, Parser};
+
+    #[test]
+    fn decoder_accepts_only_readable_text() {
+        // Found by fuzzing: numbers out of range and nesting beyond
+        // serde_json's limit were accepted when not in the first element,
+        // and then no reader could read the packet.
+        let deep = format!("2[\"a\",{}{}]", "[".repeat(200), "]".repeat(200));
+        for text in [
+            r#"2["a",1e400]"#,
+            r#"2["a",{"k":-1e999}]"#,
+            r#"3[[1e400]]"#,
+            r#"3[{"k":[1,2e500]}]"#,
+            r#"0{"k":1e400}"#,
+            r#"4{"message":"x","data":[1e400]}"#,
+            deep.as_str(),
+        ] {
+            let got = Decoder::new(Parser::Json).decode(Frame::from(text));
+            assert!(got.is_err(), "{text:.40} accepted: {got:?}");
+        }
+        let deep_ok = format!("2[\"a\",{}{}]", "[".repeat(100), "]".repeat(100));
+        for text in [
+            r#"2["a",1e300,-1e-300,18446744073709551615,-9223372036854775808]"#,
+            r#"3[[1.5],{"k":[true,null,"\u0000"]}]"#,
+            deep_ok.as_str(),
+        ] {
+            let packet = Decoder::new(Parser::Json)
+                .decode(Frame::from(text))
+                .unwrap()
+                .unwrap();
+            packet.data.unwrap().to_value().unwrap();
+        }
     }
 }
