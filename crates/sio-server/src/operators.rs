@@ -213,6 +213,25 @@ impl Operator {
         }
     }
 
+    /// Like [`emit_with_ack`](Operator::emit_with_ack), with a callback
+    /// instead of a future (the reference's `emit(ev, ...args, cb)`): the
+    /// event is sent now; `callback` runs once with the outcome.
+    ///
+    /// ```ignore
+    /// socket.timeout(Duration::from_secs(5)).emit_with_callback("request", &(1,), |res: Result<(String,), AckError>| {
+    ///     match res { Ok((status,)) => println!("{status}"), Err(e) => eprintln!("{e}") }
+    /// });
+    /// ```
+    pub fn emit_with_callback<T, R, F>(self, event: &str, args: &T, callback: F)
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+        F: FnOnce(Result<R, AckError>) + Send + 'static,
+    {
+        let outcome = self.emit_with_ack::<T, R>(event, args);
+        crate::socket::run(async move { callback(outcome.await) });
+    }
+
     /// Sends the event with an ack id and registers the waiting ack(s).
     fn start_ack<T: Serialize + ?Sized>(
         &self,

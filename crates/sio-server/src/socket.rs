@@ -364,6 +364,17 @@ impl Socket {
         self.op().emit_with_ack(event, args)
     }
 
+    /// Emits `event` and calls `callback` with the client's acknowledgement
+    /// (see [`Operator::emit_with_callback`]).
+    pub fn emit_with_callback<T, R, F>(self: &Arc<Self>, event: &str, args: &T, callback: F)
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+        F: FnOnce(Result<R, AckError>) + Send + 'static,
+    {
+        self.op().emit_with_callback(event, args, callback)
+    }
+
     /// Targets the sockets in `rooms` (this socket excluded).
     pub fn to(self: &Arc<Self>, rooms: impl IntoRooms) -> Operator {
         self.op().to(rooms)

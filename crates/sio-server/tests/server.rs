@@ -242,6 +242,34 @@ async fn ack_timeout_removes_the_pending_ack() {
 }
 
 #[tokio::test]
+async fn callback_acks_get_the_answer_or_the_timeout() {
+    let io = SocketIo::new(quick());
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let g = got.clone();
+    io.ns("/", move |socket: Arc<Socket>| {
+        let (g1, g2) = (g.clone(), g.clone());
+        socket.emit_with_callback("q1", &(), move |r: Result<(String,), AckError>| {
+            g1.lock().unwrap().push(format!("{r:?}"));
+        });
+        socket
+            .timeout(Duration::from_millis(50))
+            .emit_with_callback("q2", &(), move |r: Result<(), AckError>| {
+                g2.lock().unwrap().push(format!("{r:?}"));
+            });
+        async {}
+    });
+    let addr = start(&io).await;
+    let (mut ws, _) = connect(addr, "").await;
+    assert_eq!(next_text(&mut ws).await, "420[\"q1\"]");
+    assert_eq!(next_text(&mut ws).await, "421[\"q2\"]");
+    ws.send(Message::text("430[\"ok\"]")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut got = got.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got, ["Err(Timeout)", "Ok((\"ok\",))"]);
+}
+
+#[tokio::test]
 async fn reserved_event_names_are_refused_on_emit() {
     let io = SocketIo::new(quick());
     let errors = Arc::new(Mutex::new(Vec::new()));
