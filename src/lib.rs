@@ -21,3 +21,9 @@
 pub use sio_proto as proto;
 /// The server (crate `sio-server`).
 pub use sio_server as server;
+
+/// The README's examples, compiled and run as doc tests so that it cannot
+/// drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
