@@ -81,9 +81,11 @@ impl Heartbeat {
     pub fn on_timeout(&mut self, now: Instant) -> HeartbeatAction {
         match self.state {
             State::Idle { ping_at } if now >= ping_at => {
-                self.state = State::AwaitingPong {
-                    deadline: now + self.timeout,
-                };
+                // The pong is due `timeout` after the ping was due, not after
+                // the timer happened to fire (timers round up); but a timer
+                // that fired very late still leaves the peer a fair chance.
+                let deadline = (ping_at + self.timeout).max(now + self.timeout / 4);
+                self.state = State::AwaitingPong { deadline };
                 HeartbeatAction::SendPing
             }
             State::AwaitingPong { deadline } if now >= deadline => HeartbeatAction::TimedOut,
@@ -110,10 +112,19 @@ mod tests {
         let mut hb = Heartbeat::new(t0, ms(100), ms(50));
         assert_eq!(hb.on_timeout(t0 + ms(99)), HeartbeatAction::Wait);
         assert_eq!(hb.on_timeout(t0 + ms(120)), HeartbeatAction::SendPing);
-        // The pong deadline counts from when the ping was really sent.
-        assert_eq!(hb.deadline(), t0 + ms(170));
-        assert_eq!(hb.on_timeout(t0 + ms(169)), HeartbeatAction::Wait);
+        // The pong deadline counts from when the ping was due.
+        assert_eq!(hb.deadline(), t0 + ms(150));
+        assert_eq!(hb.on_timeout(t0 + ms(149)), HeartbeatAction::Wait);
         assert!(hb.awaiting_pong());
-        assert_eq!(hb.on_timeout(t0 + ms(170)), HeartbeatAction::TimedOut);
+        assert_eq!(hb.on_timeout(t0 + ms(150)), HeartbeatAction::TimedOut);
+    }
+
+    #[test]
+    fn a_very_late_timer_still_leaves_time_for_the_pong() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut hb = Heartbeat::new(t0, ms(100), ms(40));
+        assert_eq!(hb.on_timeout(t0 + ms(500)), HeartbeatAction::SendPing);
+        assert_eq!(hb.deadline(), t0 + ms(510));
     }
 }

@@ -106,8 +106,14 @@ pub(crate) struct Raw {
     pub id: Option<Value>,
 }
 
+/// The nesting limit: the packet map, then data as deep as JSON data may be
+/// (serde_json's limit). rmp_serde's default (1024) lets a one-kilobyte
+/// frame overflow a 2 MiB thread stack in debug builds.
+const MAX_DEPTH: usize = 129;
+
 pub(crate) fn decode(buf: &[u8]) -> Result<Raw, String> {
     let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(buf));
+    de.set_max_depth(MAX_DEPTH);
     let value: Value = serde::Deserialize::deserialize(&mut de).map_err(|e| e.to_string())?;
     let used = de.get_ref().position() as usize;
     if used != buf.len() {
@@ -123,4 +129,42 @@ pub(crate) fn decode(buf: &[u8]) -> Result<Raw, String> {
         data: m.swap_remove("data"),
         id: m.swap_remove("id"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Decoder, Frame, Parser};
+
+    /// An ACK whose data is `depth` nested arrays, as JSON and as msgpack.
+    fn nested(depth: usize) -> [Frame; 2] {
+        let json = format!("3{}{}", "[".repeat(depth), "]".repeat(depth));
+        let mut b = b"\x83\xa4type\x03\xa4data".to_vec();
+        b.extend(std::iter::repeat_n(0x91, depth - 1));
+        b.push(0x90);
+        b.extend_from_slice(b"\xa3nsp\xa1/");
+        [Frame::from(json), Frame::Binary(b.into())]
+    }
+
+    #[test]
+    fn nesting_is_limited_like_json() {
+        // Found while fuzzing: 1000 nested arrays (a 1 KiB frame) overflowed
+        // a 2 MiB stack in debug builds and aborted the process.
+        for (parser, frame) in [Parser::Json, Parser::Msgpack].into_iter().zip(nested(127)) {
+            let packet = Decoder::new(parser).decode(frame).unwrap().unwrap();
+            packet.data.unwrap().to_value().unwrap();
+        }
+        for depth in [128, 1000, 100_000] {
+            for (parser, frame) in [Parser::Json, Parser::Msgpack]
+                .into_iter()
+                .zip(nested(depth))
+            {
+                let got = std::thread::Builder::new()
+                    .stack_size(1 << 20)
+                    .spawn(move || Decoder::new(parser).decode(frame).is_err())
+                    .unwrap()
+                    .join();
+                assert_eq!(got.ok(), Some(true), "{parser:?} at depth {depth}");
+            }
+        }
+    }
 }

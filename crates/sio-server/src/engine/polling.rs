@@ -6,7 +6,7 @@
 //! to send (the heartbeat guarantees a ping within `pingInterval`).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{header, Request, Response, StatusCode};
@@ -15,7 +15,10 @@ use sio_proto::engine::{decode_payload, encode_payload_into, HeartbeatAction, Pa
 use sio_proto::{Frame, Str};
 
 use super::socket::{Life, Upgrade};
-use super::{empty, CloseReason, Engine, EngineBody, EngineHandler, EngineSocket, Session};
+use super::{
+    empty, CloseReason, Engine, EngineBody, EngineErrorCode, EngineHandler, EngineSocket, Refusal,
+    Session,
+};
 
 /// A polling response carrying a payload.
 pub(crate) fn payload_response(body: Bytes) -> Response<EngineBody> {
@@ -65,6 +68,11 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
         s.get_pending = true;
     }
     let _pending = Pending { socket, get: true };
+    // While an upgrade probe is in progress, a waiting GET is released with a
+    // noop on a 100 ms tick, as the reference does: the client's `5` usually
+    // arrives first, and then this GET is refused like any polling request
+    // after an upgrade.
+    let mut release_at: Option<tokio::time::Instant> = None;
     loop {
         let notified = socket.writer.notified();
         {
@@ -74,7 +82,12 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
                 Life::Closed(CloseReason::TransportClose) => {
                     return payload_response(encode(&[Packet::noop()]))
                 }
-                Life::Closed(_) => return payload_response(encode(&[Packet::close()])),
+                Life::Closed(_) => {
+                    // What was queued before the close still goes out.
+                    let mut packets: Vec<Packet> = s.outbox.drain(..).collect();
+                    packets.push(Packet::close());
+                    return payload_response(encode(&packets));
+                }
                 Life::Closing(reason) => {
                     let mut packets: Vec<Packet> = s.outbox.drain(..).collect();
                     if packets.is_empty() {
@@ -91,14 +104,33 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
                         let packets: Vec<Packet> = s.outbox.drain(..).collect();
                         return payload_response(encode(&packets));
                     }
-                    if matches!(s.upgrade, Upgrade::Probing | Upgrade::Done) {
-                        // Release the poll so the client can finish upgrading.
-                        return payload_response(encode(&[Packet::noop()]));
+                    match s.upgrade {
+                        Upgrade::Done => {
+                            return Refusal::from(EngineErrorCode::BadRequest).response()
+                        }
+                        Upgrade::Probing => {
+                            let at = *release_at.get_or_insert_with(|| {
+                                tokio::time::Instant::now() + Duration::from_millis(100)
+                            });
+                            if tokio::time::Instant::now() >= at {
+                                // Release the poll so the client can finish upgrading.
+                                return payload_response(encode(&[Packet::noop()]));
+                            }
+                        }
+                        Upgrade::None | Upgrade::Started => {}
                     }
                 }
             }
         }
-        notified.await;
+        match release_at {
+            Some(at) => {
+                tokio::select! {
+                    _ = notified => {}
+                    _ = tokio::time::sleep_until(at) => {}
+                }
+            }
+            None => notified.await,
+        }
     }
 }
 

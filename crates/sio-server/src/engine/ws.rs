@@ -11,7 +11,8 @@ use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use sio_proto::engine::{HeartbeatAction, Packet, PacketType};
 use sio_proto::{Frame, Str};
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
@@ -172,12 +173,15 @@ fn to_message(packet: Packet, base64_binary: bool) -> Message {
     }
 }
 
+/// Why the session ends, and the close code to tell the peer (if not normal).
+type Ending = (CloseReason, Option<CloseCode>);
+
 /// What one incoming WebSocket message means for the session.
 fn on_incoming<H: EngineHandler>(
     engine: &Engine<H>,
     session: &Session<H>,
     msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-) -> Option<CloseReason> {
+) -> Option<Ending> {
     let frame = match msg {
         Some(Ok(Message::Text(t))) => {
             // SAFETY: tungstenite validated the text frame as UTF-8.
@@ -185,15 +189,18 @@ fn on_incoming<H: EngineHandler>(
         }
         Some(Ok(Message::Binary(b))) => Frame::Binary(b),
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return None,
-        Some(Ok(Message::Close(_))) | None => return Some(CloseReason::TransportClose),
+        Some(Ok(Message::Close(_))) | None => return Some((CloseReason::TransportClose, None)),
         Some(Err(e)) => {
             tracing::debug!(sid = %session.socket.sid(), "websocket error: {e}");
-            return Some(CloseReason::TransportError);
+            // A message over maxPayload: 1009, as the reference's `ws` says.
+            let code = matches!(e, tokio_tungstenite::tungstenite::Error::Capacity(_))
+                .then_some(CloseCode::Size);
+            return Some((CloseReason::TransportError, code));
         }
     };
     let packet = match Packet::decode_frame(frame) {
         Ok(p) => p,
-        Err(_) => return Some(CloseReason::ParseError),
+        Err(_) => return Some((CloseReason::ParseError, None)),
     };
     match packet.kind {
         PacketType::Message => {
@@ -205,9 +212,9 @@ fn on_incoming<H: EngineHandler>(
             session.socket.lock().heartbeat.on_pong(Instant::now());
             None
         }
-        PacketType::Close => Some(CloseReason::TransportClose),
+        PacketType::Close => Some((CloseReason::TransportClose, None)),
         // In v4 only the server pings.
-        PacketType::Ping => Some(CloseReason::TransportError),
+        PacketType::Ping => Some((CloseReason::TransportError, None)),
         PacketType::Open | PacketType::Upgrade | PacketType::Noop => None,
     }
 }
@@ -221,6 +228,7 @@ pub(crate) async fn drive<H: EngineHandler>(
 ) {
     let socket = session.socket.clone();
     let base64_binary = socket.base64_binary;
+    let mut close_code = None;
     let reason = 'session: loop {
         let notified = socket.writer.notified();
         let (batch, life, deadline) = {
@@ -245,7 +253,8 @@ pub(crate) async fn drive<H: EngineHandler>(
         tokio::select! {
             _ = notified => {}
             msg = ws.next() => {
-                if let Some(reason) = on_incoming(&engine, &session, msg) {
+                if let Some((reason, code)) = on_incoming(&engine, &session, msg) {
+                    close_code = code;
                     break reason;
                 }
             }
@@ -265,6 +274,10 @@ pub(crate) async fn drive<H: EngineHandler>(
             s.life = Life::Closed(reason);
         }
     }
-    let _ = ws.close(None).await;
+    let frame = close_code.map(|code| CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(""),
+    });
+    let _ = ws.close(frame).await;
     engine.finish(&session, reason);
 }
