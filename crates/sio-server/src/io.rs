@@ -26,6 +26,9 @@ pub struct SocketIoConfig {
     pub connect_timeout: Duration,
     /// The packet format (default JSON).
     pub parser: Parser,
+    /// Remove a child of a dynamic namespace when its last socket leaves
+    /// (default false; a later connection creates it again).
+    pub cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for SocketIoConfig {
@@ -34,6 +37,7 @@ impl Default for SocketIoConfig {
             engine: EngineConfig::default(),
             connect_timeout: Duration::from_secs(45),
             parser: Parser::Json,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }
@@ -55,7 +59,7 @@ pub(crate) struct IoInner {
 impl IoInner {
     /// The namespace a CONNECT to `name` joins: a static one, or a child of
     /// the first dynamic namespace that matches (created on first use).
-    pub fn namespace_for(&self, name: &str, auth: &Value) -> Option<Arc<Namespace>> {
+    pub fn namespace_for(self: &Arc<Self>, name: &str, auth: &Value) -> Option<Arc<Namespace>> {
         if let Some(ns) = self
             .namespaces
             .read()
@@ -72,9 +76,27 @@ impl IoInner {
                 .map(|d| d.template.clone())?
         };
         let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
-        let ns = namespaces
-            .entry(Str::from(name))
-            .or_insert_with(|| Arc::new(template.child(Str::from(name))));
+        let ns = namespaces.entry(Str::from(name)).or_insert_with(|| {
+            let child = Arc::new(template.child(Str::from(name)));
+            if self.config.cleanup_empty_child_namespaces {
+                let io = Arc::downgrade(self);
+                let weak_child = Arc::downgrade(&child);
+                child.set_on_empty(move || {
+                    let (Some(io), Some(child)) = (io.upgrade(), weak_child.upgrade()) else {
+                        return;
+                    };
+                    let mut namespaces = io.namespaces.write().unwrap_or_else(|e| e.into_inner());
+                    // Only this very child, and only if it is still empty.
+                    let same = namespaces
+                        .get(child.name())
+                        .is_some_and(|ns| Arc::ptr_eq(ns, &child));
+                    if same && child.sockets().is_empty() {
+                        namespaces.remove(child.name());
+                    }
+                });
+            }
+            child
+        });
         Some(ns.clone())
     }
 

@@ -68,6 +68,9 @@ pub struct Namespace {
     ack_ids: AtomicU64,
     middlewares: RwLock<Vec<ConnectMiddlewareFn>>,
     handlers: RwLock<Vec<ConnectFn>>,
+    /// Called when the last socket leaves (set on dynamic children when the
+    /// server cleans up empty ones).
+    on_empty: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -95,7 +98,12 @@ impl Namespace {
             ack_ids: AtomicU64::new(0),
             middlewares: RwLock::new(Vec::new()),
             handlers: RwLock::new(Vec::new()),
+            on_empty: std::sync::OnceLock::new(),
         }
+    }
+
+    pub(crate) fn set_on_empty(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_empty.set(Box::new(f));
     }
 
     /// A namespace named `name` with this one's middlewares and handlers (a
@@ -154,7 +162,15 @@ impl Namespace {
     }
 
     pub(crate) fn remove_socket(&self, id: &str) {
-        write(&self.sockets).remove(id);
+        let now_empty = {
+            let mut sockets = write(&self.sockets);
+            sockets.remove(id).is_some() && sockets.is_empty()
+        };
+        if now_empty {
+            if let Some(f) = self.on_empty.get() {
+                f();
+            }
+        }
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {

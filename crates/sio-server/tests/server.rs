@@ -295,3 +295,33 @@ async fn reserved_event_names_are_refused_on_emit() {
     assert_eq!(errors.len(), 6);
     assert_eq!(errors[0], "\"connect\" is a reserved event name");
 }
+
+#[tokio::test]
+async fn empty_dynamic_children_are_cleaned_up_when_asked() {
+    let mut config = quick();
+    config.cleanup_empty_child_namespaces = true;
+    let io = SocketIo::new(config);
+    io.dynamic_ns(
+        |name, _| name.starts_with("/room-"),
+        |_socket: Arc<Socket>| async {},
+    );
+    let addr = start(&io).await;
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert!(next_text(&mut ws).await.starts_with("0{"));
+    ws.send(Message::text("40/room-1,")).await.unwrap();
+    assert!(next_text(&mut ws).await.starts_with("40/room-1,{\"sid\""));
+    assert!(io.get_ns("/room-1").is_some());
+    ws.send(Message::text("41/room-1,")).await.unwrap();
+    for _ in 0..50 {
+        if io.get_ns("/room-1").is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(io.get_ns("/room-1").is_none(), "the empty child is gone");
+    // A new connection creates it again.
+    ws.send(Message::text("40/room-1,")).await.unwrap();
+    assert!(next_text(&mut ws).await.starts_with("40/room-1,{\"sid\""));
+    assert!(io.get_ns("/room-1").is_some());
+}
