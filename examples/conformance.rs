@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use serde_json::json;
+use sio::proto::packet::Arguments;
 use sio::proto::{Frame, Value};
 use sio::server::engine::{
     AllowOrigin, CloseReason, Cors, Engine, EngineConfig, EngineHandler, EngineSocket,
@@ -156,19 +157,15 @@ fn sorted_rooms(socket: &Socket) -> Vec<String> {
     rooms
 }
 
-/// The first argument as a string, and the rest.
-fn room_and_rest(ev: &Event) -> (String, Vec<Value>) {
-    let mut args = ev.values();
-    let room = if args.is_empty() {
-        Value::Null
-    } else {
-        args.remove(0)
-    };
+/// The first argument as a string, and the other arguments as they arrived.
+fn room_and_rest(ev: &Event) -> (String, Arguments) {
+    let (room, rest) = ev.arguments().split_first();
+    let room = room.unwrap_or_default();
     (
         room.as_str()
             .map(String::from)
             .unwrap_or_else(|| room.to_string()),
-        args,
+        rest,
     )
 }
 
@@ -192,10 +189,10 @@ async fn on_connection(socket: Arc<Socket>) {
     });
 
     socket.on("message", |ev| async move {
-        let _ = ev.socket().emit("message-back", &ev.values());
+        let _ = ev.socket().emit("message-back", &ev.arguments());
     });
     socket.on("message-with-ack", |ev| async move {
-        let _ = ev.ack(&ev.values());
+        let _ = ev.ack(&ev.arguments());
     });
     socket.on("join", |ev| async move {
         let (room, _) = room_and_rest(&ev);
@@ -215,22 +212,18 @@ async fn on_connection(socket: Arc<Socket>) {
         let _ = ev
             .socket()
             .broadcast()
-            .emit("broadcast-message", &ev.values());
+            .emit("broadcast-message", &ev.arguments());
     });
     socket.on("emit-all", |ev| async move {
-        let _ = ev.socket().ns().emit("all-message", &ev.values());
+        let _ = ev.socket().ns().emit("all-message", &ev.arguments());
     });
     socket.on("except-room", |ev| async move {
         let (room, rest) = room_and_rest(&ev);
         let _ = ev.socket().ns().except(room).emit("except-message", &rest);
     });
     socket.on("ask", |ev| async move {
-        let mut args = ev.values();
-        let ms = if args.is_empty() {
-            0
-        } else {
-            args.remove(0).as_u64().unwrap_or(0)
-        };
+        let (ms, args) = ev.arguments().split_first();
+        let ms = ms.and_then(|m| m.as_u64()).unwrap_or(0);
         let answer = ev
             .socket()
             .timeout(Duration::from_millis(ms))

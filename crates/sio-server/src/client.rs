@@ -21,7 +21,7 @@ impl ClientConn {
         let conn = Arc::new(Conn {
             engine,
             parser: io.config.parser,
-            sockets: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(indexmap::IndexMap::new()),
             connect_timer: Mutex::new(None),
         });
         // Close connections that never join a namespace.

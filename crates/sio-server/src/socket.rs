@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sio_proto::packet::{is_reserved_event, PayloadError};
+use sio_proto::packet::{is_reserved_event, Arguments, PayloadError};
 use sio_proto::{Encoded, Packet, PacketType, Parser, Payload, Str, Value};
 use tokio::sync::oneshot;
 
@@ -207,13 +207,14 @@ pub(crate) enum PendingAck {
 pub(crate) struct Conn {
     pub engine: Arc<EngineSocket>,
     pub parser: Parser,
-    pub sockets: Mutex<HashMap<Str, Arc<Socket>>>,
+    /// In the order they connected (the order DISCONNECTs go out in).
+    pub sockets: Mutex<indexmap::IndexMap<Str, Arc<Socket>>>,
     /// The connect timeout's task, stopped by the first successful CONNECT.
     pub connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 impl Conn {
-    pub fn sockets_lock(&self) -> MutexGuard<'_, HashMap<Str, Arc<Socket>>> {
+    pub fn sockets_lock(&self) -> MutexGuard<'_, indexmap::IndexMap<Str, Arc<Socket>>> {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -702,7 +703,7 @@ impl Socket {
         }
         self.ns.adapter().del_all(&self.id);
         self.ns.remove_socket(&self.id);
-        self.conn.sockets_lock().remove(self.ns.name());
+        self.conn.sockets_lock().shift_remove(self.ns.name());
         let acks: Vec<PendingAck> = lock(&self.acks).drain().map(|(_, a)| a).collect();
         for ack in acks {
             match ack {
@@ -881,6 +882,19 @@ impl Event {
     /// The arguments as values (empty if they cannot be read).
     pub fn values(&self) -> Vec<Value> {
         self.args().unwrap_or_default()
+    }
+
+    /// The arguments as they arrived: emitting or acking them writes JSON
+    /// arguments back byte for byte, without parsing them.
+    ///
+    /// ```ignore
+    /// socket.on("echo", |ev| async move { ev.ack(&ev.arguments()).ok(); });
+    /// ```
+    pub fn arguments(&self) -> Arguments {
+        self.0
+            .data
+            .arguments(PacketType::Event)
+            .unwrap_or_else(|_| Arguments::default())
     }
 
     /// The raw data: `[name, ...args]`.

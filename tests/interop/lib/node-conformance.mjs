@@ -6,10 +6,20 @@
 // pingInterval 300, pingTimeout 200, maxHttpBufferSize 1e6, connectTimeout
 // 1000, CORS any origin; namespaces "/", "/custom" and /^\/dynamic-[0-9]+$/.
 //
-// As a program:   node tests/interop/lib/node-conformance.mjs --port 3000
+// `--recovery` turns connection state recovery on (reference defaults:
+// maxDisconnectionDuration 120000, skipMiddlewares true).
+//
+// As a program:   node tests/interop/lib/node-conformance.mjs [--recovery] --port 3000
 //   prints "listening on 127.0.0.1:PORT" and runs until SIGTERM / SIGINT.
-// As a module:    const srv = await startNodeServer();  // same shape as
-//   startServer() of ./server.mjs: {port, url, wsUrl, pid, stop(), exited, output()}
+// As a module:    const srv = await startNodeServer(["--recovery"]?);  // same
+//   shape as startServer() of ./server.mjs: {port, url, wsUrl, pid, stop(), exited, output()}
+//
+// The spec's "message" handler echoes the event's arguments without the ack
+// function a client may have asked for (the ack is never called); the
+// "error" listener that emits "middleware-error" also sees the decoding
+// errors the reference reports on the socket just before closing a
+// connection (e.g. "invalid payload"), so tests do not assert what arrives
+// before such a close.
 
 import { spawn } from "node:child_process";
 import http from "node:http";
@@ -117,8 +127,11 @@ function setup(nsp) {
   });
 }
 
-/** Starts the reference server in this process on 127.0.0.1:port. */
-export async function runNodeConformance(port) {
+/**
+ * Starts the reference server in this process on 127.0.0.1:port.
+ * `recovery`: connection state recovery with its defaults (--recovery).
+ */
+export async function runNodeConformance(port, { recovery = false } = {}) {
   const { Server } = await import("socket.io");
   const httpServer = http.createServer((req, res) => {
     res.writeHead(404);
@@ -131,6 +144,7 @@ export async function runNodeConformance(port) {
     connectTimeout: 1000,
     cors: { origin: "*" },
     serveClient: false,
+    ...(recovery ? { connectionStateRecovery: {} } : {}),
   });
   setup(io.of("/"));
   setup(io.of("/custom"));
@@ -147,11 +161,12 @@ const READY_TIMEOUT_MS = 15_000;
 /**
  * Spawns the reference server as a child process on a free port (so its
  * timers do not share the test's event loop) and waits for its
- * "listening on" line. Same shape as startServer() of ./server.mjs.
+ * "listening on" line. `args`: ["--recovery"] or []. Same shape as
+ * startServer() of ./server.mjs.
  */
-export async function startNodeServer() {
+export async function startNodeServer(args = []) {
   const port = await freePort();
-  const child = spawn(process.execPath, [SELF, "--port", String(port)], {
+  const child = spawn(process.execPath, [SELF, ...args, "--port", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
     cwd: path.dirname(SELF),
   });
@@ -215,7 +230,7 @@ export async function startNodeServer() {
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
   const i = process.argv.indexOf("--port");
   const port = i >= 0 ? Number(process.argv[i + 1]) : 3000;
-  const { io, port: bound } = await runNodeConformance(port);
+  const { io, port: bound } = await runNodeConformance(port, { recovery: process.argv.includes("--recovery") });
   console.log(`listening on 127.0.0.1:${bound}`);
   const shutdown = () => {
     io.close(() => process.exit(0));

@@ -9,6 +9,12 @@
 
 use std::time::{Duration, Instant};
 
+/// Timers fire at their deadline at the earliest, and usually up to a
+/// millisecond or two later (tokio rounds up to the next millisecond): a
+/// deadline this close counts as reached, so that a silent peer is closed at
+/// `pingTimeout`, not at `pingTimeout` plus the timer's lag.
+pub const TIMER_SLACK: Duration = Duration::from_millis(2);
+
 /// What the caller must do after a timer fired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeartbeatAction {
@@ -80,7 +86,7 @@ impl Heartbeat {
     /// The timer fired at `now`.
     pub fn on_timeout(&mut self, now: Instant) -> HeartbeatAction {
         match self.state {
-            State::Idle { ping_at } if now >= ping_at => {
+            State::Idle { ping_at } if now + TIMER_SLACK >= ping_at => {
                 // The pong is due `timeout` after the ping was due, not after
                 // the timer happened to fire (timers round up); but a timer
                 // that fired very late still leaves the peer a fair chance.
@@ -88,7 +94,9 @@ impl Heartbeat {
                 self.state = State::AwaitingPong { deadline };
                 HeartbeatAction::SendPing
             }
-            State::AwaitingPong { deadline } if now >= deadline => HeartbeatAction::TimedOut,
+            State::AwaitingPong { deadline } if now + TIMER_SLACK >= deadline => {
+                HeartbeatAction::TimedOut
+            }
             _ => HeartbeatAction::Wait,
         }
     }
@@ -110,11 +118,11 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut hb = Heartbeat::new(t0, ms(100), ms(50));
-        assert_eq!(hb.on_timeout(t0 + ms(99)), HeartbeatAction::Wait);
+        assert_eq!(hb.on_timeout(t0 + ms(97)), HeartbeatAction::Wait);
         assert_eq!(hb.on_timeout(t0 + ms(120)), HeartbeatAction::SendPing);
         // The pong deadline counts from when the ping was due.
         assert_eq!(hb.deadline(), t0 + ms(150));
-        assert_eq!(hb.on_timeout(t0 + ms(149)), HeartbeatAction::Wait);
+        assert_eq!(hb.on_timeout(t0 + ms(147)), HeartbeatAction::Wait);
         assert!(hb.awaiting_pong());
         assert_eq!(hb.on_timeout(t0 + ms(150)), HeartbeatAction::TimedOut);
     }

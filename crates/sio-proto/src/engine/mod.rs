@@ -25,6 +25,6 @@ mod packet;
 mod payload;
 
 pub use handshake::OpenPacket;
-pub use heartbeat::{Heartbeat, HeartbeatAction};
+pub use heartbeat::{Heartbeat, HeartbeatAction, TIMER_SLACK};
 pub use packet::{EngineError, Packet, PacketType};
 pub use payload::{decode_payload, encode_payload, encode_payload_into, PayloadDecoder, SEPARATOR};

@@ -10,12 +10,15 @@
 //! placeholders replaced (see [`parse_value`]); typed reads of text without
 //! attachments go straight through serde_json.
 
+mod raw;
 mod ser;
 
 use bytes::Bytes;
 
 use crate::value::{Number, Value};
 
+pub use raw::RawJson;
+pub(crate) use raw::RAW_TOKEN;
 pub use ser::JsonSerializer;
 
 /// Why JSON could not be written or read.
@@ -184,6 +187,76 @@ pub fn parse_value(text: &[u8], attachments: &[Bytes]) -> Result<Value, JsonErro
     }
     restore_placeholders(&mut value, attachments)?;
     Ok(value)
+}
+
+/// Parses JSON text as serde_json does, except that lone UTF-16 surrogate
+/// escapes (`"\ud800"`, valid for JavaScript's `JSON.parse`, which any JS
+/// peer may send) become U+FFFD instead of failing: a Rust string cannot
+/// hold them. Text without them takes the plain path.
+///
+/// ```
+/// let v: Vec<String> = sio_proto::json::from_str_lossy(r#"["a\ud800b","\ud83d\ude00"]"#).unwrap();
+/// assert_eq!(v, ["a\u{fffd}b", "😀"]);
+/// ```
+pub fn from_str_lossy<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    match serde_json::from_str(text) {
+        Err(e) if text.contains("\\u") => match replace_lone_surrogates(text) {
+            Some(fixed) => serde_json::from_str(&fixed),
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+/// `text` with every lone surrogate escape inside strings replaced by
+/// `\ufffd`; `None` if there was none.
+pub(crate) fn replace_lone_surrogates(text: &str) -> Option<String> {
+    fn hex4(b: &[u8]) -> Option<u16> {
+        let s = std::str::from_utf8(b.get(..4)?).ok()?;
+        u16::from_str_radix(s, 16).ok()
+    }
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut in_string = false;
+    let mut last = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => {
+                if b.get(i + 1) == Some(&b'u') {
+                    if let Some(cp) = hex4(&b[i + 2..]) {
+                        let is_high = (0xD800..0xDC00).contains(&cp);
+                        let is_low = (0xDC00..0xE000).contains(&cp);
+                        let paired = is_high
+                            && b.get(i + 6) == Some(&b'\\')
+                            && b.get(i + 7) == Some(&b'u')
+                            && hex4(&b[(i + 8).min(b.len())..])
+                                .is_some_and(|lo| (0xDC00..0xE000).contains(&lo));
+                        if paired {
+                            i += 12;
+                            continue;
+                        }
+                        if is_high || is_low {
+                            out.push_str(&text[last..i]);
+                            out.push_str("\\ufffd");
+                            changed = true;
+                            i += 6;
+                            last = i;
+                            continue;
+                        }
+                    }
+                }
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push_str(&text[last..]);
+    changed.then_some(out)
 }
 
 /// Replaces placeholders in `value` by their attachments, in place.

@@ -32,6 +32,8 @@ pub struct Compound<'s, 'a> {
     first: bool,
     /// Closing text: `]`, `}`, or `]}` / `}}` for enum variants.
     close: &'static [u8],
+    /// A [`RawJson`](super::RawJson): its one field is written verbatim.
+    raw: bool,
 }
 
 impl Compound<'_, '_> {
@@ -177,6 +179,7 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
             ser: self,
             first: true,
             close: b"]",
+            raw: false,
         })
     }
     fn serialize_tuple(self, len: usize) -> Result<Compound<'s, 'a>, JsonError> {
@@ -203,6 +206,7 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
             ser: self,
             first: true,
             close: b"]}",
+            raw: false,
         })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'s, 'a>, JsonError> {
@@ -211,13 +215,22 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
             ser: self,
             first: true,
             close: b"}",
+            raw: false,
         })
     }
     fn serialize_struct(
         self,
-        _name: &'static str,
+        name: &'static str,
         len: usize,
     ) -> Result<Compound<'s, 'a>, JsonError> {
+        if name == super::RAW_TOKEN {
+            return Ok(Compound {
+                ser: self,
+                first: true,
+                close: b"",
+                raw: true,
+            });
+        }
         self.serialize_map(Some(len))
     }
     fn serialize_struct_variant(
@@ -234,6 +247,7 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
             ser: self,
             first: true,
             close: b"}}",
+            raw: false,
         })
     }
 }
@@ -310,6 +324,16 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), JsonError> {
+        if self.raw {
+            // The field is the JSON text itself: capture it and write it as is.
+            match value.serialize(serde_json::value::Serializer) {
+                Ok(serde_json::Value::String(text)) => {
+                    self.ser.out.extend_from_slice(text.as_bytes());
+                    return Ok(());
+                }
+                _ => return Err(JsonError::Serialize("malformed raw JSON".into())),
+            }
+        }
         self.comma();
         write_str(self.ser.out, key);
         self.ser.out.push(b':');

@@ -190,7 +190,7 @@ impl Shape {
 pub(crate) fn event_name(payload: &Payload) -> Result<String, PayloadError> {
     let shape = match payload {
         Payload::Json(text) => {
-            serde_json::from_str::<Shape>(text).map_err(|e| PayloadError(e.to_string()))?
+            crate::json::from_str_lossy::<Shape>(text).map_err(|e| PayloadError(e.to_string()))?
         }
         Payload::Value(v) => Shape::of(v),
     };
@@ -225,23 +225,40 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ArgsVisitor<T> {
 }
 
 pub(crate) fn args<T: DeserializeOwned>(payload: &Payload, skip: usize) -> Result<T, PayloadError> {
-    let visitor = ArgsVisitor {
-        skip,
-        _t: PhantomData,
-    };
     let err = |e: &dyn fmt::Display| PayloadError(e.to_string());
     match payload {
         Payload::Json(text) => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            let out = de::Deserializer::deserialize_seq(&mut de, visitor).map_err(|e| err(&e))?;
-            de.end().map_err(|e| err(&e))?;
-            Ok(out)
+            let read = |text: &str| -> Result<T, serde_json::Error> {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let out = de::Deserializer::deserialize_seq(
+                    &mut de,
+                    ArgsVisitor {
+                        skip,
+                        _t: PhantomData,
+                    },
+                )?;
+                de.end()?;
+                Ok(out)
+            };
+            match read(text) {
+                // Lone UTF-16 surrogates (valid in JavaScript): read them as U+FFFD.
+                Err(e) => match crate::json::replace_lone_surrogates(text) {
+                    Some(fixed) => read(&fixed).map_err(|e| err(&e)),
+                    None => Err(err(&e)),
+                },
+                ok => ok.map_err(|e| err(&e)),
+            }
         }
         Payload::Value(Value::Array(a)) => {
             let seq = de::value::SeqDeserializer::<_, crate::value::DeserializeError>::new(
                 a.clone().into_iter(),
             );
-            visitor.visit_seq(seq).map_err(|e| err(&e))
+            ArgsVisitor {
+                skip,
+                _t: PhantomData,
+            }
+            .visit_seq(seq)
+            .map_err(|e| err(&e))
         }
         Payload::Value(other) => Err(PayloadError(format!(
             "expected an argument array, found {}",

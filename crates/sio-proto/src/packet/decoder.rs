@@ -176,12 +176,11 @@ impl Decoder {
                         max: self.config.max_attachments,
                     });
                 }
+                // An EVENT without data is accepted (the server ignores it), as by the reference.
                 if !data.is_empty() {
-                    let shape = serde_json::from_str::<Shape>(&data)
+                    let shape = crate::json::from_str_lossy::<Shape>(&data)
                         .map_err(|e| DecodeError::Syntax(e.to_string()))?;
                     check_shape(kind, &shape)?;
-                } else if kind == PacketType::Event {
-                    return Err(DecodeError::InvalidPayload("an EVENT needs data"));
                 }
                 if attachments > 0 {
                     if data.is_empty() {

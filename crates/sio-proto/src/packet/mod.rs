@@ -164,6 +164,105 @@ impl Payload {
     }
 }
 
+/// The arguments of an event or ack as they arrived: serializing them
+/// writes JSON arguments back byte for byte (no parsing, no re-encoding),
+/// and binary ones as binary. What echoing, relaying and acking "the same
+/// arguments" need.
+///
+/// ```
+/// use sio_proto::packet::{Payload, PacketType};
+/// let p = Payload::Json(r#"["echo", {"b":1,"a":2}, 1.50]"#.into());
+/// let args = p.arguments(PacketType::Event).unwrap();
+/// assert_eq!(args.len(), 2);
+/// let e = sio_proto::Parser::Json.encode_event("/", "echo-back", &args, None).unwrap();
+/// assert_eq!(e.head, sio_proto::Frame::from(r#"2["echo-back",{"b":1,"a":2},1.50]"#));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arguments(ArgumentsRepr);
+
+impl Default for Arguments {
+    fn default() -> Self {
+        Arguments(ArgumentsRepr::Values(Vec::new()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ArgumentsRepr {
+    Raw(Vec<crate::json::RawJson>),
+    Values(Vec<Value>),
+}
+
+impl Arguments {
+    /// How many arguments.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            ArgumentsRepr::Raw(a) => a.len(),
+            ArgumentsRepr::Values(a) => a.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The arguments as values.
+    pub fn to_values(&self) -> Vec<Value> {
+        match &self.0 {
+            ArgumentsRepr::Raw(a) => a.iter().map(|r| r.to_value().unwrap_or_default()).collect(),
+            ArgumentsRepr::Values(a) => a.clone(),
+        }
+    }
+
+    /// The arguments without the first one (and the first one).
+    pub fn split_first(mut self) -> (Option<Value>, Arguments) {
+        let first = match &mut self.0 {
+            ArgumentsRepr::Raw(a) if !a.is_empty() => {
+                Some(a.remove(0).to_value().unwrap_or_default())
+            }
+            ArgumentsRepr::Values(a) if !a.is_empty() => Some(a.remove(0)),
+            _ => None,
+        };
+        (first, self)
+    }
+}
+
+impl serde::Serialize for Arguments {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            ArgumentsRepr::Raw(a) => s.collect_seq(a),
+            ArgumentsRepr::Values(a) => s.collect_seq(a),
+        }
+    }
+}
+
+impl Payload {
+    /// The arguments of an event (after its name) or an ack, kept as they
+    /// arrived (see [`Arguments`]).
+    pub fn arguments(&self, kind: PacketType) -> Result<Arguments, PayloadError> {
+        let skip = usize::from(kind == PacketType::Event);
+        match self {
+            Payload::Json(text) => {
+                let items: Vec<&serde_json::value::RawValue> =
+                    serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))?;
+                let raw = items
+                    .into_iter()
+                    .skip(skip)
+                    .map(|r| crate::json::RawJson::new_unchecked(text.slice_ref(r.get())))
+                    .collect();
+                Ok(Arguments(ArgumentsRepr::Raw(raw)))
+            }
+            Payload::Value(Value::Array(a)) => Ok(Arguments(ArgumentsRepr::Values(
+                a.iter().skip(skip).cloned().collect(),
+            ))),
+            Payload::Value(other) => Err(PayloadError(format!(
+                "expected an argument array, found {}",
+                other.kind()
+            ))),
+        }
+    }
+}
+
 /// A Socket.IO packet.
 ///
 /// ```
@@ -287,5 +386,33 @@ impl Encoded {
     /// The number of frames.
     pub fn frame_count(&self) -> usize {
         1 + self.attachments.len()
+    }
+}
+
+#[cfg(test)]
+mod surrogate_tests {
+    use super::*;
+
+    #[test]
+    fn lone_surrogates_pass_through() {
+        let text = r#"["message","a\ud800b","\udc00"]"#;
+        let mut d = crate::Decoder::new(crate::Parser::Json);
+        let p = d
+            .decode(crate::Frame::from(format!("2{text}")))
+            .unwrap()
+            .unwrap();
+        let data = p.data.clone().unwrap();
+        assert_eq!(data.event_name().unwrap(), "message");
+        let args = data.arguments(PacketType::Event).unwrap();
+        assert_eq!(args.len(), 2);
+        let e = crate::Parser::Json
+            .encode_event("/", "message-back", &args, None)
+            .unwrap();
+        assert_eq!(
+            e.head,
+            crate::Frame::from(r#"2["message-back","a\ud800b","\udc00"]"#)
+        );
+        let values: Vec<Value> = p.args().unwrap();
+        assert_eq!(values[0].as_str(), Some("a\u{fffd}b"));
     }
 }

@@ -16,6 +16,9 @@ use crate::Frame;
 pub struct MsgpackError(pub String);
 
 fn ser<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), MsgpackError> {
+    // Through a Value: numbers as notepack writes them (integral floats as
+    // integers), and raw JSON fragments parsed.
+    let value = crate::to_value(value).map_err(|e| MsgpackError(e.to_string()))?;
     let mut s = rmp_serde::Serializer::new(out).with_struct_map();
     value
         .serialize(&mut s)

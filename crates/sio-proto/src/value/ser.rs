@@ -183,14 +183,17 @@ impl ser::Serializer for ValueSerializer {
         Ok(MapBuilder {
             map: Map::with_capacity(len.unwrap_or(0)),
             key: None,
+            raw: false,
         })
     }
     fn serialize_struct(
         self,
-        _name: &'static str,
+        name: &'static str,
         len: usize,
     ) -> Result<MapBuilder, SerializeError> {
-        self.serialize_map(Some(len))
+        let mut builder = self.serialize_map(Some(len))?;
+        builder.raw = name == crate::json::RAW_TOKEN;
+        Ok(builder)
     }
     fn serialize_struct_variant(
         self,
@@ -255,6 +258,8 @@ impl ser::SerializeTupleStruct for SeqBuilder {
 pub struct MapBuilder {
     map: Map,
     key: Option<String>,
+    /// A [`RawJson`](crate::json::RawJson): parse its text.
+    raw: bool,
 }
 
 impl ser::SerializeMap for MapBuilder {
@@ -290,6 +295,14 @@ impl ser::SerializeStruct for MapBuilder {
         Ok(())
     }
     fn end(self) -> Result<Value, SerializeError> {
+        if self.raw {
+            let text = self
+                .map
+                .get(crate::json::RAW_TOKEN)
+                .and_then(Value::as_str)
+                .unwrap_or("null");
+            return crate::json::from_str_lossy(text).map_err(|e| SerializeError(e.to_string()));
+        }
         Ok(Value::Object(self.map))
     }
 }

@@ -73,33 +73,52 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
     // arrives first, and then this GET is refused like any polling request
     // after an upgrade.
     let mut release_at: Option<tokio::time::Instant> = None;
+    // Whether this GET was waiting while the session was open.
+    let mut waited = false;
     loop {
         let notified = socket.writer.notified();
         {
             let mut s = socket.lock();
             match s.life {
+                _ if s.close_delivered => {
+                    return Refusal::from(EngineErrorCode::UnknownSid).response()
+                }
                 // The client asked to close: its pending poll gets a noop.
                 Life::Closed(CloseReason::TransportClose) => {
-                    return payload_response(encode(&[Packet::noop()]))
+                    s.close_delivered = true;
+                    return payload_response(encode(&[Packet::noop()]));
                 }
                 Life::Closed(_) => {
                     // What was queued before the close still goes out.
                     let mut packets: Vec<Packet> = s.outbox.drain(..).collect();
                     packets.push(Packet::close());
+                    s.close_delivered = true;
+                    return payload_response(encode(&packets));
+                }
+                Life::Closing(_) if !s.outbox.is_empty() => {
+                    // As the reference: the queued packets first, in a
+                    // response of their own (the client handles a close at
+                    // once but packets a tick later); the close comes with
+                    // the next GET.
+                    let packets: Vec<Packet> = s.outbox.drain(..).collect();
                     return payload_response(encode(&packets));
                 }
                 Life::Closing(reason) => {
-                    let mut packets: Vec<Packet> = s.outbox.drain(..).collect();
-                    if packets.is_empty() {
-                        packets.push(Packet::noop());
-                    }
-                    packets.push(Packet::close());
+                    // A GET that was waiting gets `1`; one that came after
+                    // the close began gets `6` then `1`, as the reference.
+                    let packets: &[Packet] = if waited {
+                        &[Packet::close()]
+                    } else {
+                        &[Packet::noop(), Packet::close()]
+                    };
                     s.life = Life::Closed(reason);
+                    s.close_delivered = true;
                     drop(s);
                     socket.driver.notify_one();
-                    return payload_response(encode(&packets));
+                    return payload_response(encode(packets));
                 }
                 Life::Open => {
+                    waited = true;
                     if !s.outbox.is_empty() {
                         let packets: Vec<Packet> = s.outbox.drain(..).collect();
                         return payload_response(encode(&packets));

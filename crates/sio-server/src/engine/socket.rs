@@ -110,6 +110,8 @@ pub(crate) struct State {
     pub get_pending: bool,
     pub post_pending: bool,
     pub life: Life,
+    /// A GET carried the close packet: later requests are for a gone session.
+    pub close_delivered: bool,
 }
 
 /// What the handshake request looked like (for `socket.handshake`).
@@ -169,6 +171,7 @@ impl EngineSocket {
                 get_pending: false,
                 post_pending: false,
                 life: Life::Open,
+                close_delivered: false,
             }),
             writer: Notify::new(),
             driver: Notify::new(),
