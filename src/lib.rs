@@ -5,9 +5,8 @@
 //!
 //! This facade re-exports the parts: the protocol core, [`proto`] (the
 //! Engine.IO and Socket.IO codecs, JSON and msgpack, the dynamic
-//! [`Value`](proto::Value) and its serde glue), and the [`server`] (today
-//! its Engine.IO layer). The client and the Redis adapter arrive as
-//! `sio::client` and `sio::redis`.
+//! [`Value`](proto::Value) and its serde glue), the [`server`] and the
+//! [`client`]. The Redis adapter arrives as `sio::redis`.
 //!
 //! ```
 //! use sio::proto::{Parser, Frame};
@@ -17,6 +16,8 @@
 
 #![warn(missing_docs)]
 
+/// The client (crate `sio-client`).
+pub use sio_client as client;
 /// The sans-IO protocol core (crate `sio-proto`).
 pub use sio_proto as proto;
 /// The server (crate `sio-server`).

@@ -1,0 +1,718 @@
+//! [`Socket`]: one namespace of a [`Manager`](crate::Manager) connection.
+//!
+//! Emits go straight to the engine task while connected; while not, they
+//! wait in the send buffer and leave on the next `connect` (volatile ones
+//! are dropped). Events that arrive before the CONNECT reply wait in the
+//! receive buffer and are delivered right after `connect`. Acks have ids
+//! per socket, optional timeouts, and fail with "socket has been
+//! disconnected" when the connection drops.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Waker};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sio_proto::packet::{is_reserved_event, PayloadError};
+use sio_proto::{Encoded, Frame, PacketType, Parser, Payload, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::EngineCmd;
+use crate::manager::Cmd;
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Runs a handler: polled once now (so what it does before its first
+/// `.await` happens in arrival order), continued in a task if it waits.
+pub(crate) fn run(fut: impl Future<Output = ()> + Send + 'static) {
+    let mut fut: BoxFuture = Box::pin(fut);
+    if fut
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_pending()
+    {
+        tokio::spawn(fut);
+    }
+}
+
+/// Why an emit failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    /// The event name is reserved.
+    #[error("\"{0}\" is a reserved event name")]
+    ReservedEvent(String),
+    /// The arguments could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] sio_proto::EncodeError),
+}
+
+/// Why an acknowledgement did not come.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    /// No answer within the timeout.
+    #[error("operation has timed out")]
+    Timeout,
+    /// The connection dropped first.
+    #[error("socket has been disconnected")]
+    Disconnected,
+    /// The emit failed.
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    /// The answer does not have the requested type.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+}
+
+/// A `connect_error`: the server refused the namespace, or the connection failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    /// The message (`err.message`).
+    pub message: String,
+    /// The data the server attached (`err.data`).
+    pub data: Option<Value>,
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// The auth payload sent with CONNECT: none, a value, or a function called
+/// at every (re)connection.
+#[derive(Clone, Default)]
+pub enum Auth {
+    /// No payload.
+    #[default]
+    None,
+    /// This value.
+    Value(Value),
+    /// The value this function returns, at each connection.
+    Fn(Arc<dyn Fn() -> Value + Send + Sync>),
+}
+
+impl Auth {
+    pub(crate) fn eval(&self) -> Option<Value> {
+        match self {
+            Auth::None => None,
+            Auth::Value(v) => Some(v.clone()),
+            Auth::Fn(f) => Some(f()),
+        }
+    }
+}
+
+type EventFn = Arc<dyn Fn(Event) -> BoxFuture + Send + Sync>;
+type AnyFn = Arc<dyn Fn(&Event) + Send + Sync>;
+type AnyOutFn = Arc<dyn Fn(&str, &Value) + Send + Sync>;
+type ConnectFn = Arc<dyn Fn(Socket) -> BoxFuture + Send + Sync>;
+type DisconnectFn = Arc<dyn Fn(Socket, String) -> BoxFuture + Send + Sync>;
+type ErrorFn = Arc<dyn Fn(Socket, ConnectError) -> BoxFuture + Send + Sync>;
+
+#[derive(Default, Clone)]
+pub(crate) struct Listeners {
+    events: HashMap<String, Vec<(u64, bool, EventFn)>>,
+    any: Vec<(u64, AnyFn)>,
+    any_outgoing: Vec<(u64, AnyOutFn)>,
+    connect: Vec<ConnectFn>,
+    disconnect: Vec<DisconnectFn>,
+    connect_error: Vec<ErrorFn>,
+}
+
+pub(crate) struct State {
+    pub id: Option<String>,
+    pub connected: bool,
+    /// Subscribed to the manager (reconnects with it).
+    pub active: bool,
+    next_ack: u64,
+    acks: HashMap<u64, oneshot::Sender<Result<Payload, AckError>>>,
+    /// Encoded packets waiting for `connect`, with their ack id.
+    send_buffer: Vec<(Encoded, Option<u64>)>,
+    /// Events that arrived before `connect`.
+    receive_buffer: Vec<sio_proto::Packet>,
+    listeners: Listeners,
+    next_listener: u64,
+}
+
+/// The current engine's command channel and writability, if connected.
+pub(crate) type EngineSlot =
+    Arc<Mutex<Option<(mpsc::UnboundedSender<EngineCmd>, Arc<AtomicBool>)>>>;
+
+pub(crate) struct Inner {
+    pub nsp: String,
+    pub parser: Parser,
+    pub auth: Mutex<Auth>,
+    pub ack_timeout: Option<Duration>,
+    pub state: Mutex<State>,
+    /// The current engine's command channel and writability, shared with the manager.
+    pub engine: EngineSlot,
+    pub manager: mpsc::UnboundedSender<Cmd>,
+}
+
+/// One namespace of a connection. Cheap to clone: clones are the same socket.
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) inner: Arc<Inner>,
+    /// Keeps the manager running while the application holds this socket.
+    _keep: Option<Arc<crate::manager::Keep>>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("nsp", &self.inner.nsp)
+            .field("id", &self.id())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Socket {
+    pub(crate) fn new(inner: Inner) -> Socket {
+        Socket {
+            inner: Arc::new(inner),
+            _keep: None,
+        }
+    }
+
+    /// The same socket, keeping the manager alive.
+    pub(crate) fn with_keep(mut self, keep: Arc<crate::manager::Keep>) -> Socket {
+        self._keep = Some(keep);
+        self
+    }
+
+    pub(crate) fn new_state() -> State {
+        State {
+            id: None,
+            connected: false,
+            active: false,
+            next_ack: 0,
+            acks: HashMap::new(),
+            send_buffer: Vec::new(),
+            receive_buffer: Vec::new(),
+            listeners: Listeners::default(),
+            next_listener: 1,
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.inner.state)
+    }
+
+    /// The namespace.
+    pub fn nsp(&self) -> &str {
+        &self.inner.nsp
+    }
+
+    /// The socket id given by the server (`None` while not connected).
+    pub fn id(&self) -> Option<String> {
+        self.state().id.clone()
+    }
+
+    /// Whether the socket is connected to its namespace.
+    pub fn connected(&self) -> bool {
+        self.state().connected
+    }
+
+    /// Whether the socket is subscribed to its manager (it reconnects with it).
+    pub fn active(&self) -> bool {
+        self.state().active
+    }
+
+    /// Sets the auth payload for the next (re)connections.
+    pub fn set_auth(&self, auth: Auth) {
+        *lock(&self.inner.auth) = auth;
+    }
+
+    /// Connects (or reconnects after a server disconnect or a refusal).
+    pub fn connect(&self) {
+        let _ = self
+            .inner
+            .manager
+            .send(Cmd::Connect(self.inner.nsp.clone()));
+    }
+
+    /// Leaves the namespace (`io client disconnect`); no automatic reconnection.
+    pub fn disconnect(&self) {
+        let _ = self
+            .inner
+            .manager
+            .send(Cmd::Disconnect(self.inner.nsp.clone()));
+    }
+
+    // ---- emitting ----------------------------------------------------
+
+    /// Emits `event` with `args` (a tuple, a `Vec`, `()`; any other value is
+    /// one argument). Buffered until `connect` when not connected.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        self.send_event(event, args, None, false)
+    }
+
+    /// Emits `event`, dropped if the transport is not ready (or not connected).
+    pub fn emit_volatile<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.send_event(event, args, None, true)
+    }
+
+    /// Emits `event` and waits for the server's acknowledgement (its
+    /// arguments read as the sequence `R`), at most the `ack_timeout` option.
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        self.emit_with_ack_timeout(event, args, self.inner.ack_timeout)
+    }
+
+    /// Like [`emit_with_ack`](Socket::emit_with_ack) with this timeout.
+    pub fn timeout_emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        timeout: Duration,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        self.emit_with_ack_timeout(event, args, Some(timeout))
+    }
+
+    fn emit_with_ack_timeout<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let mut s = self.state();
+            let id = s.next_ack;
+            s.next_ack += 1;
+            s.acks.insert(id, tx);
+            id
+        };
+        let sent = self.send_event(event, args, Some(id), false);
+        let socket = self.clone();
+        async move {
+            if let Err(e) = sent {
+                socket.state().acks.remove(&id);
+                return Err(e.into());
+            }
+            let outcome = match timeout {
+                Some(t) => match tokio::time::timeout(t, rx).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        let mut s = socket.state();
+                        s.acks.remove(&id);
+                        s.send_buffer.retain(|(_, ack)| *ack != Some(id));
+                        return Err(AckError::Timeout);
+                    }
+                },
+                None => rx.await,
+            };
+            let payload = outcome.map_err(|_| AckError::Disconnected)??;
+            Ok(payload.args(PacketType::Ack)?)
+        }
+    }
+
+    /// Emits `event` and calls `callback` with the acknowledgement.
+    pub fn emit_with_callback<T, R, F>(&self, event: &str, args: &T, callback: F)
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+        F: FnOnce(Result<R, AckError>) + Send + 'static,
+    {
+        let outcome = self.emit_with_ack::<T, R>(event, args);
+        run(async move { callback(outcome.await) });
+    }
+
+    /// Sends `message` events.
+    pub fn send<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
+        self.emit("message", args)
+    }
+
+    fn send_event<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        ack: Option<u64>,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        if is_reserved_event(event) {
+            return Err(EmitError::ReservedEvent(event.to_owned()));
+        }
+        let encoded = self
+            .inner
+            .parser
+            .encode_event(&self.inner.nsp, event, args, ack)?;
+        let engine = lock(&self.inner.engine).clone();
+        let mut s = self.state();
+        let writable = engine
+            .as_ref()
+            .is_some_and(|(_, w)| w.load(Ordering::Acquire));
+        if volatile && !(writable && s.connected) {
+            return Ok(());
+        }
+        if s.connected {
+            if let Some((tx, _)) = &engine {
+                let outgoing = s.listeners.any_outgoing.clone();
+                drop(s);
+                notify_outgoing(&outgoing, event, args);
+                let _ = tx.send(EngineCmd::Send(encoded.frames().collect()));
+                return Ok(());
+            }
+        }
+        s.send_buffer.push((encoded, ack));
+        Ok(())
+    }
+
+    // ---- listeners ---------------------------------------------------
+
+    fn next_listener(s: &mut State) -> u64 {
+        s.next_listener += 1;
+        s.next_listener
+    }
+
+    /// Registers a handler for `event`.
+    pub fn on<F, Fut>(&self, event: &str, handler: F) -> u64
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.add(event, false, handler)
+    }
+
+    /// Like [`on`](Socket::on), removed after its first call.
+    pub fn once<F, Fut>(&self, event: &str, handler: F) -> u64
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.add(event, true, handler)
+    }
+
+    fn add<F, Fut>(&self, event: &str, once: bool, handler: F) -> u64
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut s = self.state();
+        let id = Self::next_listener(&mut s);
+        let f: EventFn = Arc::new(move |ev| Box::pin(handler(ev)));
+        s.listeners
+            .events
+            .entry(event.to_owned())
+            .or_default()
+            .push((id, once, f));
+        id
+    }
+
+    /// Removes every handler of `event`.
+    pub fn off(&self, event: &str) {
+        self.state().listeners.events.remove(event);
+    }
+
+    /// A catch-all listener for incoming events (called before the handlers).
+    pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, f: F) -> u64 {
+        let mut s = self.state();
+        let id = Self::next_listener(&mut s);
+        s.listeners.any.push((id, Arc::new(f)));
+        id
+    }
+
+    /// Like [`on_any`](Socket::on_any), called before the others.
+    pub fn prepend_any<F: Fn(&Event) + Send + Sync + 'static>(&self, f: F) -> u64 {
+        let mut s = self.state();
+        let id = Self::next_listener(&mut s);
+        s.listeners.any.insert(0, (id, Arc::new(f)));
+        id
+    }
+
+    /// Removes one catch-all listener, or all with `None`.
+    pub fn off_any(&self, id: Option<u64>) {
+        let mut s = self.state();
+        match id {
+            Some(id) => s.listeners.any.retain(|(x, _)| *x != id),
+            None => s.listeners.any.clear(),
+        }
+    }
+
+    /// A catch-all listener for outgoing events (name and argument array).
+    pub fn on_any_outgoing<F: Fn(&str, &Value) + Send + Sync + 'static>(&self, f: F) -> u64 {
+        let mut s = self.state();
+        let id = Self::next_listener(&mut s);
+        s.listeners.any_outgoing.push((id, Arc::new(f)));
+        id
+    }
+
+    /// Removes one outgoing catch-all listener, or all with `None`.
+    pub fn off_any_outgoing(&self, id: Option<u64>) {
+        let mut s = self.state();
+        match id {
+            Some(id) => s.listeners.any_outgoing.retain(|(x, _)| *x != id),
+            None => s.listeners.any_outgoing.clear(),
+        }
+    }
+
+    /// Called on every successful connection to the namespace.
+    pub fn on_connect<F, Fut>(&self, f: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.state()
+            .listeners
+            .connect
+            .push(Arc::new(move |s| Box::pin(f(s))));
+    }
+
+    /// Called on disconnection, with the reason (`io server disconnect`, ...).
+    pub fn on_disconnect<F, Fut>(&self, f: F)
+    where
+        F: Fn(Socket, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.state()
+            .listeners
+            .disconnect
+            .push(Arc::new(move |s, r| Box::pin(f(s, r))));
+    }
+
+    /// Called when connecting fails (refused by the server, or the connection failed).
+    pub fn on_connect_error<F, Fut>(&self, f: F)
+    where
+        F: Fn(Socket, ConnectError) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.state()
+            .listeners
+            .connect_error
+            .push(Arc::new(move |s, e| Box::pin(f(s, e))));
+    }
+
+    /// A stream of every incoming event (besides the handlers), for code
+    /// that prefers pulling.
+    pub fn events(&self) -> mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.on_any(move |ev| {
+            let _ = tx.send(ev.clone());
+        });
+        rx
+    }
+
+    // ---- called by the manager ---------------------------------------
+
+    pub(crate) fn on_connected(&self, id: String) {
+        let (received, to_send, listeners) = {
+            let mut s = self.state();
+            s.id = Some(id);
+            s.connected = true;
+            (
+                std::mem::take(&mut s.receive_buffer),
+                std::mem::take(&mut s.send_buffer),
+                s.listeners.clone(),
+            )
+        };
+        for packet in received {
+            self.dispatch(packet);
+        }
+        if let Some((tx, _)) = lock(&self.inner.engine).clone() {
+            for (encoded, _) in to_send {
+                let _ = tx.send(EngineCmd::Send(encoded.frames().collect::<Vec<Frame>>()));
+            }
+        }
+        for f in listeners.connect {
+            run(f(self.clone()));
+        }
+    }
+
+    pub(crate) fn on_closed(&self, reason: &str) {
+        let (was_connected, listeners, acks) = {
+            let mut s = self.state();
+            let was = s.connected;
+            s.connected = false;
+            s.id = None;
+            // Acks of packets still in the send buffer survive (they go out on reconnect).
+            let buffered: Vec<u64> = s.send_buffer.iter().filter_map(|(_, a)| *a).collect();
+            let ids: Vec<u64> = s
+                .acks
+                .keys()
+                .copied()
+                .filter(|id| !buffered.contains(id))
+                .collect();
+            let acks: Vec<_> = ids
+                .into_iter()
+                .filter_map(|id| s.acks.remove(&id))
+                .collect();
+            (was, s.listeners.disconnect.clone(), acks)
+        };
+        // As the reference: `disconnect` first, then the pending acks fail.
+        if was_connected {
+            for f in listeners {
+                run(f(self.clone(), reason.to_owned()));
+            }
+        }
+        for tx in acks {
+            let _ = tx.send(Err(AckError::Disconnected));
+        }
+    }
+
+    pub(crate) fn on_connect_failed(&self, err: ConnectError) {
+        let listeners = self.state().listeners.connect_error.clone();
+        for f in listeners {
+            run(f(self.clone(), err.clone()));
+        }
+    }
+
+    /// An EVENT or ACK packet for this namespace.
+    pub(crate) fn on_packet(&self, packet: sio_proto::Packet) {
+        match packet.kind {
+            PacketType::Ack => {
+                let Some(id) = packet.id else { return };
+                let tx = self.state().acks.remove(&id);
+                if let Some(tx) = tx {
+                    let _ = tx.send(Ok(packet
+                        .data
+                        .unwrap_or(Payload::Value(Value::Array(vec![])))));
+                }
+            }
+            PacketType::Event => {
+                let mut s = self.state();
+                if !s.connected {
+                    s.receive_buffer.push(packet);
+                    return;
+                }
+                drop(s);
+                self.dispatch(packet);
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&self, packet: sio_proto::Packet) {
+        let Some(data) = packet.data else { return };
+        let Ok(name) = data.event_name() else { return };
+        let event = Event(Arc::new(EventInner {
+            socket: self.clone(),
+            name,
+            data,
+            ack_id: packet.id,
+            acked: AtomicBool::new(false),
+        }));
+        let (any, handlers) = {
+            let mut s = self.state();
+            let any: Vec<AnyFn> = s.listeners.any.iter().map(|(_, f)| f.clone()).collect();
+            let handlers: Vec<EventFn> = match s.listeners.events.get_mut(event.name()) {
+                Some(list) => {
+                    let out = list.iter().map(|(_, _, f)| f.clone()).collect();
+                    list.retain(|(_, once, _)| !once);
+                    out
+                }
+                None => Vec::new(),
+            };
+            (any, handlers)
+        };
+        for f in any {
+            f(&event);
+        }
+        for f in handlers {
+            run(f(event.clone()));
+        }
+    }
+
+    pub(crate) fn connect_packet(&self) -> Option<Encoded> {
+        let auth = lock(&self.inner.auth).eval();
+        self.inner
+            .parser
+            .encode_connect(&self.inner.nsp, auth.as_ref())
+            .ok()
+    }
+}
+
+fn notify_outgoing<T: Serialize + ?Sized>(listeners: &[(u64, AnyOutFn)], event: &str, args: &T) {
+    if listeners.is_empty() {
+        return;
+    }
+    let args = match sio_proto::to_value(args) {
+        Ok(Value::Array(a)) => Value::Array(a),
+        Ok(Value::Null) | Err(_) => Value::Array(vec![]),
+        Ok(one) => Value::Array(vec![one]),
+    };
+    for (_, f) in listeners {
+        f(event, &args);
+    }
+}
+
+struct EventInner {
+    socket: Socket,
+    name: String,
+    data: Payload,
+    ack_id: Option<u64>,
+    acked: AtomicBool,
+}
+
+/// An incoming event. Cheap to clone.
+#[derive(Clone)]
+pub struct Event(Arc<EventInner>);
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("name", &self.0.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Event {
+    /// The socket it arrived on.
+    pub fn socket(&self) -> &Socket {
+        &self.0.socket
+    }
+
+    /// The event name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The arguments read as the sequence `T` (extra arguments ignored).
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        self.0.data.args(PacketType::Event)
+    }
+
+    /// The arguments as values.
+    pub fn values(&self) -> Vec<Value> {
+        self.args().unwrap_or_default()
+    }
+
+    /// Whether the server asked for an acknowledgement.
+    pub fn wants_ack(&self) -> bool {
+        self.0.ack_id.is_some()
+    }
+
+    /// Answers the server's ack request with `args` (first call only).
+    pub fn ack<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
+        let Some(id) = self.0.ack_id else {
+            return Ok(());
+        };
+        if self.0.acked.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let socket = &self.0.socket;
+        let encoded = socket
+            .inner
+            .parser
+            .encode_ack(&socket.inner.nsp, id, args)?;
+        if let Some((tx, _)) = lock(&socket.inner.engine).clone() {
+            let _ = tx.send(EngineCmd::Send(encoded.frames().collect()));
+        }
+        Ok(())
+    }
+}

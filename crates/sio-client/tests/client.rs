@@ -1,0 +1,323 @@
+//! The client against real servers: the official Node.js `socket.io`
+//! (tests/interop/lib/node-conformance.mjs, the conformance spec on the npm
+//! package) and sio's own conformance server, in the three transport modes.
+//!
+//! Needs `scripts/setup` (npm packages) and `cargo build --example
+//! conformance` (or `SIO_CONFORMANCE_BIN`); `scripts/test` does both first.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::json;
+use sio_client::proto::Value;
+use sio_client::{AckError, ClientBuilder, Transport};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Peer {
+    Node,
+    Sio,
+}
+
+struct Server {
+    /// Killed when dropped.
+    _child: Child,
+    port: u16,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(peer: Peer, port: u16) -> Server {
+    let mut cmd = match peer {
+        Peer::Node => {
+            let script = root().join("tests/interop/lib/node-conformance.mjs");
+            assert!(
+                root().join("tests/interop/node_modules/socket.io").exists(),
+                "npm packages missing: run scripts/setup"
+            );
+            let mut c = Command::new("node");
+            c.arg(script);
+            c
+        }
+        Peer::Sio => {
+            let bin = std::env::var_os("SIO_CONFORMANCE_BIN")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root().join("target/debug/examples/conformance"));
+            assert!(
+                bin.exists(),
+                "{} missing: run cargo build --example conformance",
+                bin.display()
+            );
+            Command::new(bin)
+        }
+    };
+    let mut child = cmd
+        .arg("--port")
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening on") {
+                return;
+            }
+        }
+        panic!("server exited");
+    })
+    .await
+    .expect("server ready in time");
+    Server {
+        _child: child,
+        port,
+    }
+}
+
+fn url(s: &Server, nsp: &str) -> String {
+    format!("http://127.0.0.1:{}{nsp}", s.port)
+}
+
+const MODES: [&[Transport]; 3] = [
+    &[Transport::WebSocket],
+    &[Transport::Polling],
+    &[Transport::Polling, Transport::WebSocket],
+];
+
+/// Collects events by name.
+type Log = Vec<(String, Vec<Value>)>;
+
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Log>>);
+
+impl Seen {
+    async fn wait(&self, name: &str) -> Vec<Value> {
+        for _ in 0..200 {
+            if let Some((_, v)) = self.0.lock().unwrap().iter().find(|(n, _)| n == name) {
+                return v.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no {name} event");
+    }
+}
+
+async fn scenario(peer: Peer, transports: &[Transport]) {
+    let ctx = format!("{peer:?} {transports:?}");
+    let server = start(peer, free_port()).await;
+    let seen = Seen::default();
+    let s1 = seen.clone();
+    let socket = ClientBuilder::new(&url(&server, "/"))
+        .transports(transports.iter().copied())
+        .auth(json!({ "user": "rust" }))
+        .with_socket(move |s| {
+            s.on_any(move |ev| {
+                s1.0.lock()
+                    .unwrap()
+                    .push((ev.name().to_owned(), ev.values()))
+            });
+            s.on("question", |ev| async move {
+                let args = ev.values();
+                ev.ack(&(json!({ "got": args }),)).unwrap();
+            });
+        })
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("{ctx}: connect: {e}"));
+    assert_eq!(socket.id().map(|i| i.len()), Some(20), "{ctx}");
+
+    // The server's `auth` event, sent on connection.
+    assert_eq!(
+        seen.wait("auth").await,
+        vec![sio_client::proto::to_value(&json!({"user": "rust"})).unwrap()],
+        "{ctx}"
+    );
+
+    // Echo, binary included.
+    let blob = Bytes::from_static(&[0, 1, 2, 255]);
+    socket
+        .emit("message", &(1, "two", json!({"three": 3}), blob.clone()))
+        .unwrap();
+    let back = seen.wait("message-back").await;
+    assert_eq!(back.len(), 4, "{ctx}");
+    assert_eq!(back[3].as_bytes(), Some(&blob), "{ctx}");
+
+    // Acks both ways.
+    let (a, b): (String, Bytes) = socket
+        .emit_with_ack("message-with-ack", &("x", blob.clone()))
+        .await
+        .unwrap();
+    assert_eq!((a.as_str(), &b), ("x", &blob), "{ctx}");
+    let (answer,): (Value,) = socket.emit_with_ack("ask", &(2000, "q")).await.unwrap();
+    assert_eq!(
+        answer["answer"][0]["got"][0].as_str(),
+        Some("q"),
+        "{ctx}: {answer}"
+    );
+    let (bin, nested): (Bytes, Value) = socket.emit_with_ack("binary", &()).await.unwrap();
+    assert_eq!(&bin[..], &[1, 2, 3], "{ctx}");
+    assert_eq!(
+        nested["nested"].as_bytes().map(|b| b.to_vec()),
+        Some(vec![4, 5]),
+        "{ctx}"
+    );
+
+    // Rooms.
+    let (rooms,): (Vec<String>,) = socket.emit_with_ack("join", &("r1",)).await.unwrap();
+    assert!(
+        rooms.contains(&"r1".to_owned()) && rooms.contains(&socket.id().unwrap()),
+        "{ctx}"
+    );
+
+    // An ack that never comes: timeout.
+    let late = socket
+        .timeout_emit_with_ack::<_, ()>(Duration::from_millis(200), "message", &(1,))
+        .await;
+    assert_eq!(late, Err(AckError::Timeout), "{ctx}");
+
+    // Refusals.
+    let err = ClientBuilder::new(&url(&server, "/custom"))
+        .transports(transports.iter().copied())
+        .auth(json!({ "token": "forbidden" }))
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "forbidden", "{ctx}");
+    assert_eq!(
+        err.data.as_ref().and_then(|d| d["reason"].as_str()),
+        Some("bad token"),
+        "{ctx}"
+    );
+    let err = ClientBuilder::new(&url(&server, "/nope"))
+        .transports(transports.iter().copied())
+        .connect()
+        .await;
+    assert_eq!(err.unwrap_err().message, "Invalid namespace", "{ctx}");
+
+    // A pending ack fails when the server disconnects us; no reconnection.
+    let reasons = Arc::new(Mutex::new(Vec::new()));
+    let r = reasons.clone();
+    socket.on_disconnect(move |_, reason| {
+        r.lock().unwrap().push(reason);
+        async {}
+    });
+    let pending = socket.emit_with_ack::<_, ()>("message", &(1,));
+    socket.emit("disconnect-me", &(false,)).unwrap();
+    assert_eq!(pending.await, Err(AckError::Disconnected), "{ctx}");
+    assert_eq!(*reasons.lock().unwrap(), ["io server disconnect"], "{ctx}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !socket.connected() && !socket.active(),
+        "{ctx}: no automatic reconnection"
+    );
+
+    // Emits while disconnected wait in the send buffer.
+    socket.emit("message", &("buffered",)).unwrap();
+    socket.connect();
+    for _ in 0..200 {
+        if seen.0.lock().unwrap().iter().any(|(n, v)| {
+            n == "message-back" && v.first().and_then(Value::as_str) == Some("buffered")
+        }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        seen.0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(n, v)| n == "message-back"
+                && v.first().and_then(Value::as_str) == Some("buffered")),
+        "{ctx}: buffered emit delivered after connect"
+    );
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_the_official_server() {
+    for mode in MODES {
+        scenario(Peer::Node, mode).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_sio_server() {
+    for mode in MODES {
+        scenario(Peer::Sio, mode).await;
+    }
+}
+
+/// The server dies and comes back on the same port: the client reconnects
+/// with backoff, its reconnect hooks fire, and it joins its namespace again.
+async fn reconnects(peer: Peer) {
+    let port = free_port();
+    let server = start(peer, port).await;
+    let socket = ClientBuilder::new(&format!("http://127.0.0.1:{port}/"))
+        .transports([Transport::WebSocket])
+        .reconnection_delay(Duration::from_millis(100), Duration::from_millis(400))
+        .connect()
+        .await
+        .unwrap();
+    let first_id = socket.id().unwrap();
+    let reasons = Arc::new(Mutex::new(Vec::new()));
+    let r = reasons.clone();
+    socket.on_disconnect(move |_, reason| {
+        r.lock().unwrap().push(reason);
+        async {}
+    });
+    drop(server); // killed
+    for _ in 0..100 {
+        if !socket.connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!socket.connected());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _server = start(peer, port).await;
+    for _ in 0..300 {
+        if socket.connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(socket.connected(), "{peer:?}: reconnected");
+    assert_ne!(socket.id().unwrap(), first_id, "{peer:?}: a new socket id");
+    let reasons = reasons.lock().unwrap().clone();
+    assert!(
+        reasons == ["transport close"] || reasons == ["transport error"],
+        "{peer:?}: {reasons:?}"
+    );
+    let (echo,): (String,) = socket
+        .emit_with_ack("message-with-ack", &("again",))
+        .await
+        .unwrap();
+    assert_eq!(echo, "again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_after_the_official_server_restarts() {
+    reconnects(Peer::Node).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_after_sio_server_restarts() {
+    reconnects(Peer::Sio).await;
+}
