@@ -73,6 +73,27 @@ pub(crate) struct EngineOptions {
     pub upgrade: bool,
     /// Extra headers on every request and the WebSocket handshake.
     pub headers: http::HeaderMap,
+    /// TLS settings for `https` / `wss` (default: the webpki root certificates).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// A TLS configuration that trusts the webpki root certificates.
+pub(crate) fn default_tls() -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+impl EngineOptions {
+    fn tls(&self) -> Arc<rustls::ClientConfig> {
+        self.tls.clone().unwrap_or_else(default_tls)
+    }
 }
 
 impl EngineOptions {
@@ -177,7 +198,7 @@ pub(crate) fn open(opts: Arc<EngineOptions>) -> EngineHandle {
 type WsStream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type Http = HttpClient<HttpConnector, Full<Bytes>>;
+type Http = HttpClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 struct Session {
     sid: String,
@@ -256,7 +277,11 @@ async fn connect_ws(opts: &EngineOptions, sid: Option<&str>) -> Result<WsStream,
     for (k, v) in &opts.headers {
         req.headers_mut().insert(k.clone(), v.clone());
     }
-    let (ws, _) = tokio_tungstenite::connect_async(req)
+    let connector = opts
+        .origin
+        .starts_with("https://")
+        .then(|| tokio_tungstenite::Connector::Rustls(opts.tls()));
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(req, None, true, connector)
         .await
         .map_err(|e| format!("websocket error: {e}"))?;
     Ok(ws)
@@ -416,7 +441,12 @@ async fn run_polling(
     mut cmds: mpsc::UnboundedReceiver<EngineCmd>,
     writable: &AtomicBool,
 ) -> EngineClose {
-    let http: Http = HttpClient::builder(TokioExecutor::new()).build_http();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*opts.tls()).clone())
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let http: Http = HttpClient::builder(TokioExecutor::new()).build(connector);
     let headers = opts.headers.clone();
     // Handshake.
     let body = match http_get(
@@ -585,6 +615,7 @@ mod tests {
             transports: vec![Transport::WebSocket],
             upgrade: true,
             headers: Default::default(),
+            tls: None,
         };
         assert_eq!(
             opts.url(Transport::WebSocket, Some("S")),

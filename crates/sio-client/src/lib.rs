@@ -34,6 +34,8 @@ use std::time::Duration;
 
 pub use engine::{EngineClose, Transport};
 pub use manager::{Manager, ManagerOptions, UrlError};
+/// The TLS library used for `https://` (for [`ManagerOptions::tls_config`]).
+pub use rustls;
 pub use sio_proto as proto;
 pub use socket::{AckError, Auth, ConnectError, EmitError, Event, Socket};
 
@@ -114,6 +116,12 @@ impl ClientBuilder {
     /// The timeout of `emit_with_ack`.
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.opts.ack_timeout = Some(timeout);
+        self
+    }
+
+    /// TLS settings for `https://` (default: the webpki root certificates).
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.opts.tls_config = Some(config);
         self
     }
 

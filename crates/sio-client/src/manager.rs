@@ -47,6 +47,9 @@ pub struct ManagerOptions {
     pub parser: Parser,
     /// Ack timeout for `emit_with_ack` (default none).
     pub ack_timeout: Option<Duration>,
+    /// TLS settings for `https://` URLs (default: trust the webpki root
+    /// certificates). Use the re-exported [`rustls`](crate::rustls).
+    pub tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ManagerOptions {
@@ -65,6 +68,7 @@ impl Default for ManagerOptions {
             extra_headers: http::HeaderMap::new(),
             parser: Parser::Json,
             ack_timeout: None,
+            tls_config: None,
         }
     }
 }
@@ -237,6 +241,7 @@ impl Manager {
             transports: opts.transports.clone(),
             upgrade: opts.upgrade,
             headers: opts.extra_headers.clone(),
+            tls: opts.tls_config.clone(),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let backoff = Backoff::new(
