@@ -19,7 +19,9 @@ use sio::proto::{Frame, Value};
 use sio::server::engine::{
     AllowOrigin, CloseReason, Cors, Engine, EngineConfig, EngineHandler, EngineSocket,
 };
-use sio::server::{ConnectError, Event, MiddlewareError, Socket, SocketIo, SocketIoConfig};
+use sio::server::{
+    ConnectError, Event, MiddlewareError, RecoveryConfig, Socket, SocketIo, SocketIoConfig,
+};
 
 #[derive(clap::Parser, Debug)]
 #[command(about = "The sio conformance server")]
@@ -64,8 +66,8 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let args = Args::parse();
-    if args.recovery || args.redis.is_some() {
-        eprintln!("--recovery and --redis are not supported yet");
+    if args.redis.is_some() && !args.engine_io {
+        eprintln!("--redis is not supported yet");
         std::process::exit(2);
     }
     let engine_config = EngineConfig {
@@ -100,6 +102,7 @@ async fn main() {
         let config = SocketIoConfig {
             engine: engine_config,
             connect_timeout: Duration::from_millis(1000),
+            connection_state_recovery: args.recovery.then(RecoveryConfig::default),
             ..SocketIoConfig::default()
         };
         let io = SocketIo::new(config);

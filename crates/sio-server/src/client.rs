@@ -119,14 +119,52 @@ fn connect(io: &Arc<IoInner>, conn: &Arc<Conn>, packet: Packet) {
         }
         return;
     };
+    // Connection state recovery: `{pid, offset}` of a live session brings
+    // back its id, rooms and data, and the events it missed (sent now,
+    // before the CONNECT reply, as the reference does).
+    let restored = ns.recovery.as_ref().and_then(|recovery| {
+        let pid = auth.get("pid").and_then(Value::as_str)?;
+        let offset = auth.get("offset").and_then(Value::as_str)?;
+        recovery
+            .restore(pid, offset)
+            .map(|r| (recovery.config.skip_middlewares, r))
+    });
     let handshake = handshake(&conn.engine, auth);
-    let socket = Arc::new(Socket::new(
-        crate::engine::new_id(),
-        ns.clone(),
-        conn.clone(),
-        handshake,
-    ));
-    ns.add(socket);
+    match restored {
+        Some((skip_middlewares, (session, missed))) => {
+            let socket = Arc::new(Socket::new(
+                session.sid.clone(),
+                ns.clone(),
+                conn.clone(),
+                handshake,
+                Some(session.pid),
+                true,
+                session.data,
+            ));
+            ns.adapter().add_all(&session.sid, &session.rooms);
+            for encoded in &missed {
+                let _ = conn.send(encoded, false);
+            }
+            if skip_middlewares {
+                ns.do_connect(socket);
+            } else {
+                ns.add(socket);
+            }
+        }
+        None => {
+            let pid = ns.recovery.is_some().then(crate::engine::new_id);
+            let socket = Arc::new(Socket::new(
+                crate::engine::new_id(),
+                ns.clone(),
+                conn.clone(),
+                handshake,
+                pid,
+                false,
+                Value::Object(Default::default()),
+            ));
+            ns.add(socket);
+        }
+    }
 }
 
 fn handshake(engine: &EngineSocket, auth: Value) -> Handshake {

@@ -14,6 +14,7 @@ use crate::client::{self, ClientConn};
 use crate::engine::{CloseReason, Engine, EngineConfig, EngineHandler, EngineSocket};
 use crate::ns::Namespace;
 use crate::operators::Operator;
+use crate::recovery::RecoveryConfig;
 use crate::service::{EngineLayer, EngineService, NotFound};
 use crate::socket::{AckError, DisconnectReason, EmitError, IntoRooms, Socket};
 
@@ -29,6 +30,8 @@ pub struct SocketIoConfig {
     /// Remove a child of a dynamic namespace when its last socket leaves
     /// (default false; a later connection creates it again).
     pub cleanup_empty_child_namespaces: bool,
+    /// Connection state recovery (default off): see [`RecoveryConfig`].
+    pub connection_state_recovery: Option<RecoveryConfig>,
 }
 
 impl Default for SocketIoConfig {
@@ -38,6 +41,7 @@ impl Default for SocketIoConfig {
             connect_timeout: Duration::from_secs(45),
             parser: Parser::Json,
             cleanup_empty_child_namespaces: false,
+            connection_state_recovery: None,
         }
     }
 }
@@ -109,7 +113,13 @@ impl IoInner {
         let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
         namespaces
             .entry(Str::from(name.as_str()))
-            .or_insert_with(|| Arc::new(Namespace::new(Str::from(name.as_str()))))
+            .or_insert_with(|| {
+                Arc::new(Namespace::new(
+                    Str::from(name.as_str()),
+                    self.config.connection_state_recovery.clone(),
+                    self.config.parser,
+                ))
+            })
             .clone()
     }
 }
@@ -208,7 +218,11 @@ impl SocketIo {
             .dynamic
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        let template = Arc::new(Namespace::new(Str::from(format!("/_{}", dynamic.len()))));
+        let template = Arc::new(Namespace::new(
+            Str::from(format!("/_{}", dynamic.len())),
+            self.inner.config.connection_state_recovery.clone(),
+            self.inner.config.parser,
+        ));
         template.on_connection(handler);
         dynamic.push(Dynamic {
             matcher: Arc::new(matcher),

@@ -38,6 +38,7 @@ pub mod engine;
 mod io;
 mod ns;
 mod operators;
+mod recovery;
 mod service;
 mod socket;
 
@@ -45,6 +46,7 @@ pub use client::ClientConn;
 pub use io::{IoHandler, SocketIo, SocketIoConfig};
 pub use ns::{ConnectError, Namespace};
 pub use operators::Operator;
+pub use recovery::RecoveryConfig;
 pub use service::{serve, EngineLayer, EngineService, NotFound, RemoteAddr, ResponseBody};
 /// The protocol core.
 pub use sio_proto as proto;

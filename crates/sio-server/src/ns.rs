@@ -12,8 +12,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sio_proto::{Str, Value};
 
-use crate::adapter::{Adapter, InMemoryAdapter, Sid};
+use crate::adapter::{Adapter, BroadcastOptions, InMemoryAdapter, Sid};
 use crate::operators::Operator;
+use crate::recovery::{Recovery, RecoveryConfig};
 use crate::socket::{run, AckError, BoxFuture, EmitError, IntoRooms, Socket};
 
 type ConnectFn = Arc<dyn Fn(Arc<Socket>) -> BoxFuture + Send + Sync>;
@@ -71,6 +72,10 @@ pub struct Namespace {
     /// Called when the last socket leaves (set on dynamic children when the
     /// server cleans up empty ones).
     on_empty: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// Connection state recovery, when enabled.
+    pub(crate) recovery: Option<Arc<Recovery>>,
+    /// The packet format of the server.
+    pub(crate) parser: sio_proto::Parser,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -90,8 +95,14 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Namespace {
-    pub(crate) fn new(name: Str) -> Namespace {
+    pub(crate) fn new(
+        name: Str,
+        recovery: Option<RecoveryConfig>,
+        parser: sio_proto::Parser,
+    ) -> Namespace {
         Namespace {
+            parser,
+            recovery: recovery.map(|c| Arc::new(Recovery::new(c))),
             name,
             adapter: Arc::new(InMemoryAdapter::default()),
             sockets: RwLock::new(HashMap::new()),
@@ -109,7 +120,11 @@ impl Namespace {
     /// A namespace named `name` with this one's middlewares and handlers (a
     /// child of a dynamic namespace).
     pub(crate) fn child(&self, name: Str) -> Namespace {
-        let child = Namespace::new(name);
+        let child = Namespace::new(
+            name,
+            self.recovery.as_ref().map(|r| r.config.clone()),
+            self.parser,
+        );
         *write(&child.middlewares) = read(&self.middlewares).clone();
         *write(&child.handlers) = read(&self.handlers).clone();
         child
@@ -173,6 +188,36 @@ impl Namespace {
         }
     }
 
+    /// Encodes an event for sending. With connection state recovery, an
+    /// event that is not volatile and asks for no ack gets an offset as its
+    /// last argument and is kept for replay to the sockets `opts` targets.
+    pub(crate) fn encode_event<T: serde::Serialize + ?Sized>(
+        &self,
+        parser: sio_proto::Parser,
+        event: &str,
+        args: &T,
+        id: Option<u64>,
+        volatile: bool,
+        opts: impl FnOnce() -> BroadcastOptions,
+    ) -> Result<sio_proto::Encoded, EmitError> {
+        match &self.recovery {
+            Some(recovery) if id.is_none() && !volatile => {
+                let mut list = match sio_proto::to_value(args) {
+                    Ok(Value::Array(a)) => a,
+                    Ok(Value::Null) => Vec::new(),
+                    Ok(one) => vec![one],
+                    Err(e) => return Err(EmitError::Encode(sio_proto::EncodeError(e.to_string()))),
+                };
+                let offset = recovery.next_offset();
+                list.push(Value::String(offset.to_string()));
+                let encoded = parser.encode_event(&self.name, event, &list, None)?;
+                recovery.store(offset, opts(), encoded.clone());
+                Ok(encoded)
+            }
+            _ => Ok(parser.encode_event(&self.name, event, args, id)?),
+        }
+    }
+
     pub(crate) fn next_ack_id(&self) -> u64 {
         self.ack_ids.fetch_add(1, Ordering::Relaxed)
     }
@@ -184,6 +229,8 @@ impl Namespace {
         run(async move {
             for m in middlewares {
                 if let Err(err) = m(socket.clone()).await {
+                    // A restored socket already had its rooms back.
+                    ns.adapter.del_all(socket.id());
                     if socket.conn.engine.is_open() {
                         let sent = socket.conn.parser.encode_connect_error(
                             &ns.name,
@@ -203,7 +250,7 @@ impl Namespace {
         });
     }
 
-    fn do_connect(self: &Arc<Self>, socket: Arc<Socket>) {
+    pub(crate) fn do_connect(self: &Arc<Self>, socket: Arc<Socket>) {
         // Registered before the CONNECT reply leaves, so that the client's
         // first packets find the socket.
         write(&self.sockets).insert(socket.id().clone(), socket.clone());

@@ -155,12 +155,17 @@ impl Operator {
         match (&self.socket, self.broadcast) {
             (Some(socket), false) => socket.write_event(event, args, None, self.volatile),
             _ => {
+                // Encoded (and, with recovery, stored) even without targets
+                // now: a socket that is away may come back for it.
+                let encoded = self.ns.encode_event(
+                    self.ns.parser,
+                    event,
+                    args,
+                    None,
+                    self.volatile,
+                    || self.options(),
+                )?;
                 let targets = self.targets();
-                if targets.is_empty() {
-                    return Ok(());
-                }
-                let parser = targets[0].conn.parser;
-                let encoded = parser.encode_event(self.ns.name(), event, args, None)?;
                 let mut value = None;
                 for target in &targets {
                     target.notify_outgoing(event, || {
@@ -270,8 +275,9 @@ impl Operator {
                         },
                     ));
                 }
-                let parser = targets[0].conn.parser;
-                let encoded = parser
+                let encoded = self
+                    .ns
+                    .parser
                     .encode_event(self.ns.name(), event, args, Some(id))
                     .map_err(EmitError::from)?;
                 for target in &targets {

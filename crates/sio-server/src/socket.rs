@@ -113,6 +113,19 @@ impl DisconnectReason {
     }
 }
 
+impl DisconnectReason {
+    /// Whether connection state recovery keeps the session (the client may
+    /// come back): not after a parse error or a namespace disconnect.
+    pub fn is_recoverable(self) -> bool {
+        !matches!(
+            self,
+            DisconnectReason::ParseError
+                | DisconnectReason::ClientNamespaceDisconnect
+                | DisconnectReason::ServerNamespaceDisconnect
+        )
+    }
+}
+
 impl std::fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -238,6 +251,9 @@ pub struct Socket {
     listeners: Mutex<Listeners>,
     acks: Mutex<HashMap<u64, PendingAck>>,
     data: Mutex<Value>,
+    /// The private id of connection state recovery (when enabled).
+    pid: Option<Str>,
+    recovered: bool,
 }
 
 impl std::fmt::Debug for Socket {
@@ -254,11 +270,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Socket {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: Sid,
         ns: Arc<Namespace>,
         conn: Arc<Conn>,
         handshake: Handshake,
+        pid: Option<Str>,
+        recovered: bool,
+        data: Value,
     ) -> Socket {
         Socket {
             id,
@@ -268,7 +288,9 @@ impl Socket {
             connected: AtomicBool::new(false),
             listeners: Mutex::new(Listeners::default()),
             acks: Mutex::new(HashMap::new()),
-            data: Mutex::new(Value::Object(Default::default())),
+            data: Mutex::new(data),
+            pid,
+            recovered,
         }
     }
 
@@ -297,9 +319,10 @@ impl Socket {
         self.connected.load(Ordering::Acquire)
     }
 
-    /// Whether this socket's state was recovered after a reconnection.
+    /// Whether this socket's state (id, rooms, data, missed events) was
+    /// recovered after a short disconnection.
     pub fn recovered(&self) -> bool {
-        false
+        self.recovered
     }
 
     /// Arbitrary data attached to the socket (`socket.data`; `{}` at first).
@@ -434,9 +457,13 @@ impl Socket {
             return Err(EmitError::ReservedEvent(event.to_owned()));
         }
         let encoded = self
-            .conn
-            .parser
-            .encode_event(self.ns.name(), event, args, id)?;
+            .ns
+            .encode_event(self.conn.parser, event, args, id, volatile, || {
+                crate::adapter::BroadcastOptions {
+                    rooms: vec![self.id.clone()],
+                    except: vec![],
+                }
+            })?;
         self.notify_outgoing(event, || sio_proto::to_value(args).ok());
         self.conn.send(&encoded, volatile)?;
         Ok(())
@@ -679,7 +706,17 @@ impl Socket {
         self.ns
             .adapter()
             .add_all(&self.id, std::slice::from_ref(&self.id));
-        let reply = serde_json::json!({ "sid": self.id.as_str() });
+        /// `{"sid"}`, or `{"sid","pid"}` with recovery (in this order, as the reference).
+        #[derive(Serialize)]
+        struct Reply<'a> {
+            sid: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pid: Option<&'a str>,
+        }
+        let reply = Reply {
+            sid: &self.id,
+            pid: self.pid.as_deref(),
+        };
         let encoded = self
             .conn
             .parser
@@ -700,6 +737,11 @@ impl Socket {
         };
         for f in disconnecting {
             run(f(self.clone(), reason));
+        }
+        if let (Some(recovery), Some(pid)) = (&self.ns.recovery, &self.pid) {
+            if reason.is_recoverable() {
+                recovery.persist(self.id.clone(), pid.clone(), self.rooms(), self.data());
+            }
         }
         self.ns.adapter().del_all(&self.id);
         self.ns.remove_socket(&self.id);
