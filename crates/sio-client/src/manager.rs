@@ -532,8 +532,9 @@ impl Task {
                     .data
                     .and_then(|d| d.into_value().ok())
                     .unwrap_or_default();
+                let pid = data.get("pid").and_then(Value::as_str).map(str::to_owned);
                 match data.get("sid").and_then(Value::as_str) {
-                    Some(sid) => socket.on_connected(sid.to_owned()),
+                    Some(sid) => socket.on_connected(sid.to_owned(), pid),
                     None => socket.on_connect_failed(ConnectError {
                         message: "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible".into(),
                         data: None,

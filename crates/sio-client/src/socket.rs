@@ -127,6 +127,12 @@ pub(crate) struct Listeners {
 pub(crate) struct State {
     pub id: Option<String>,
     pub connected: bool,
+    /// Connection state recovery: the private id the server gave, the
+    /// offset of the last event received, and whether the last connection
+    /// recovered the previous one.
+    pid: Option<String>,
+    last_offset: Option<String>,
+    recovered: bool,
     /// Subscribed to the manager (reconnects with it).
     pub active: bool,
     next_ack: u64,
@@ -193,6 +199,9 @@ impl Socket {
         State {
             id: None,
             connected: false,
+            pid: None,
+            last_offset: None,
+            recovered: false,
             active: false,
             next_ack: 0,
             acks: HashMap::new(),
@@ -220,6 +229,12 @@ impl Socket {
     /// Whether the socket is connected to its namespace.
     pub fn connected(&self) -> bool {
         self.state().connected
+    }
+
+    /// Whether the last connection recovered the previous one (server-side
+    /// connection state recovery: same id, rooms, and the missed events).
+    pub fn recovered(&self) -> bool {
+        self.state().recovered
     }
 
     /// Whether the socket is subscribed to its manager (it reconnects with it).
@@ -510,10 +525,12 @@ impl Socket {
 
     // ---- called by the manager ---------------------------------------
 
-    pub(crate) fn on_connected(&self, id: String) {
+    pub(crate) fn on_connected(&self, id: String, pid: Option<String>) {
         let (received, to_send, listeners) = {
             let mut s = self.state();
             s.id = Some(id);
+            s.recovered = pid.is_some() && s.pid == pid;
+            s.pid = pid;
             s.connected = true;
             (
                 std::mem::take(&mut s.receive_buffer),
@@ -626,10 +643,34 @@ impl Socket {
         for f in handlers {
             run(f(event.clone()));
         }
+        // With recovery, the server appends the event's offset as its last
+        // argument: remember it to ask for what comes after on reconnection.
+        let mut s = self.state();
+        if s.pid.is_some() {
+            if let Some(Value::String(offset)) = event.values().pop() {
+                s.last_offset = Some(offset);
+            }
+        }
     }
 
     pub(crate) fn connect_packet(&self) -> Option<Encoded> {
-        let auth = lock(&self.inner.auth).eval();
+        let mut auth = lock(&self.inner.auth).eval();
+        let (pid, offset) = {
+            let s = self.state();
+            (s.pid.clone(), s.last_offset.clone())
+        };
+        if let Some(pid) = pid {
+            // `{pid, offset, ...auth}`: the application's keys win.
+            let mut m = sio_proto::Map::new();
+            m.insert("pid".into(), Value::String(pid));
+            if let Some(offset) = offset {
+                m.insert("offset".into(), Value::String(offset));
+            }
+            if let Some(Value::Object(a)) = auth.take() {
+                m.extend(a);
+            }
+            auth = Some(Value::Object(m));
+        }
         self.inner
             .parser
             .encode_connect(&self.inner.nsp, auth.as_ref())

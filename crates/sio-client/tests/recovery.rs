@@ -1,0 +1,163 @@
+//! Connection state recovery, client side, against the official Node.js
+//! server and sio's own (both with `--recovery`): the connection is cut by
+//! a TCP proxy in between (a network failure, not a close), an event is
+//! sent to the client's room while it is away, and the client comes back
+//! with the same id and that event, once.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sio_client::{ClientBuilder, Transport};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn start(node: bool) -> (Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = if node {
+        let mut c = Command::new("node");
+        c.arg(root().join("tests/interop/lib/node-conformance.mjs"));
+        c
+    } else {
+        let bin = std::env::var_os("SIO_CONFORMANCE_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join("target/debug/examples/conformance"));
+        Command::new(bin)
+    };
+    let mut child = cmd
+        .args(["--recovery", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            if l.contains("listening on") {
+                return;
+            }
+        }
+        panic!("server exited");
+    })
+    .await
+    .unwrap();
+    (child, port)
+}
+
+/// A TCP proxy to `upstream`; sending on the returned channel cuts every
+/// connection it carries (new ones still go through).
+async fn proxy(upstream: u16) -> (u16, watch::Sender<u32>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (cut, _) = watch::channel(0u32);
+    let cut_tx = cut.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let mut cut_rx = cut.subscribe();
+            tokio::spawn(async move {
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = cut_rx.changed() => {} // both sockets dropped: reset
+                }
+            });
+        }
+    });
+    (port, cut_tx)
+}
+
+async fn recovers(node: bool) {
+    let who = if node {
+        "official server"
+    } else {
+        "sio server"
+    };
+    let (_server, port) = start(node).await;
+    let (proxy_port, cut) = proxy(port).await;
+    let missed: Arc<Mutex<Vec<String>>> = Arc::default();
+    let m = missed.clone();
+    let socket = ClientBuilder::new(&format!("http://127.0.0.1:{proxy_port}"))
+        .transports([Transport::WebSocket])
+        .reconnection_delay(Duration::from_millis(300), Duration::from_millis(600))
+        .on("room-message", move |ev| {
+            let (text,): (String,) = ev.args().unwrap();
+            m.lock().unwrap().push(text);
+            async {}
+        })
+        .connect()
+        .await
+        .unwrap();
+    let id = socket.id().unwrap();
+    assert!(!socket.recovered());
+    let _: (Vec<String>,) = socket.emit_with_ack("join", &("lobby",)).await.unwrap();
+
+    // The network fails.
+    cut.send_modify(|n| *n += 1);
+    for _ in 0..100 {
+        if !socket.connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!socket.connected(), "{who}: the cut is seen");
+
+    // Meanwhile, someone talks to the room.
+    let other = ClientBuilder::new(&format!("http://127.0.0.1:{port}"))
+        .transports([Transport::WebSocket])
+        .connect()
+        .await
+        .unwrap();
+    other
+        .emit("to-room", &("lobby", "while you were away"))
+        .unwrap();
+
+    for _ in 0..300 {
+        if socket.connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(socket.connected(), "{who}: reconnected");
+    assert!(socket.recovered(), "{who}: recovered");
+    assert_eq!(socket.id().unwrap(), id, "{who}: same id");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        *missed.lock().unwrap(),
+        ["while you were away"],
+        "{who}: the missed event, once"
+    );
+    // Rooms survived: a new message to the room arrives.
+    other.emit("to-room", &("lobby", "after")).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        *missed.lock().unwrap(),
+        ["while you were away", "after"],
+        "{who}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_with_the_official_server() {
+    recovers(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_with_sio_server() {
+    recovers(false).await;
+}
