@@ -113,6 +113,13 @@ impl ClientBuilder {
         self
     }
 
+    /// At-least-once delivery: each emit is acked, one at a time, and sent
+    /// again after the ack timeout, at most `retries` more times.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.opts.retries = Some(retries);
+        self
+    }
+
     /// The timeout of `emit_with_ack`.
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.opts.ack_timeout = Some(timeout);

@@ -47,6 +47,10 @@ pub struct ManagerOptions {
     pub parser: Parser,
     /// Ack timeout for `emit_with_ack` (default none).
     pub ack_timeout: Option<Duration>,
+    /// At-least-once delivery (default off): every emit waits for an ack,
+    /// one at a time, and is sent again after `ack_timeout`, at most this
+    /// many more times.
+    pub retries: Option<u32>,
     /// TLS settings for `https://` URLs (default: trust the webpki root
     /// certificates). Use the re-exported [`rustls`](crate::rustls).
     pub tls_config: Option<Arc<rustls::ClientConfig>>,
@@ -68,6 +72,7 @@ impl Default for ManagerOptions {
             extra_headers: http::HeaderMap::new(),
             parser: Parser::Json,
             ack_timeout: None,
+            retries: None,
             tls_config: None,
         }
     }
@@ -291,6 +296,7 @@ impl Manager {
                     parser: self.shared.opts.parser,
                     auth: Mutex::new(Auth::None),
                     ack_timeout: self.shared.opts.ack_timeout,
+                    retries: self.shared.opts.retries,
                     state: Mutex::new(Socket::new_state()),
                     engine: self.shared.engine.clone(),
                     manager: self.shared.cmd.clone(),

@@ -143,6 +143,20 @@ pub(crate) struct State {
     receive_buffer: Vec<sio_proto::Packet>,
     listeners: Listeners,
     next_listener: u64,
+    /// The retry queue (`retries` option).
+    queue: std::collections::VecDeque<Queued>,
+    queue_seq: u64,
+    /// The queue's head is in flight.
+    queue_pending: bool,
+}
+
+/// An emit waiting for at-least-once delivery.
+struct Queued {
+    seq: u64,
+    event: String,
+    args: Value,
+    tries: u32,
+    done: Option<oneshot::Sender<Result<Payload, AckError>>>,
 }
 
 /// The current engine's command channel and writability, if connected.
@@ -154,6 +168,8 @@ pub(crate) struct Inner {
     pub parser: Parser,
     pub auth: Mutex<Auth>,
     pub ack_timeout: Option<Duration>,
+    /// At-least-once delivery: how many times an emit is sent again.
+    pub retries: Option<u32>,
     pub state: Mutex<State>,
     /// The current engine's command channel and writability, shared with the manager.
     pub engine: EngineSlot,
@@ -209,6 +225,9 @@ impl Socket {
             receive_buffer: Vec::new(),
             listeners: Listeners::default(),
             next_listener: 1,
+            queue: std::collections::VecDeque::new(),
+            queue_seq: 0,
+            queue_pending: false,
         }
     }
 
@@ -268,6 +287,10 @@ impl Socket {
     /// Emits `event` with `args` (a tuple, a `Vec`, `()`; any other value is
     /// one argument). Buffered until `connect` when not connected.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        if self.inner.retries.is_some() {
+            let _ = self.enqueue(event, args)?;
+            return Ok(());
+        }
         self.send_event(event, args, None, false)
     }
 
@@ -306,6 +329,27 @@ impl Socket {
         args: &T,
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        let raw: Pin<Box<dyn Future<Output = Result<Payload, AckError>> + Send>> =
+            if self.inner.retries.is_some() {
+                match self.enqueue(event, args) {
+                    Ok(rx) => {
+                        Box::pin(async move { rx.await.unwrap_or(Err(AckError::Disconnected)) })
+                    }
+                    Err(e) => Box::pin(std::future::ready(Err(e.into()))),
+                }
+            } else {
+                Box::pin(self.ack_raw(event, args, timeout))
+            };
+        async move { Ok(raw.await?.args(PacketType::Ack)?) }
+    }
+
+    /// Sends `event` with an ack id; resolves with the ack's data.
+    fn ack_raw<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<Payload, AckError>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut s = self.state();
@@ -333,9 +377,88 @@ impl Socket {
                 },
                 None => rx.await,
             };
-            let payload = outcome.map_err(|_| AckError::Disconnected)??;
-            Ok(payload.args(PacketType::Ack)?)
+            outcome.map_err(|_| AckError::Disconnected)?
         }
+    }
+
+    /// Queues an emit for at-least-once delivery (the `retries` option):
+    /// one packet in flight at a time, resent after the ack timeout, at most
+    /// `retries` more times; the receiver gets the ack or the last error.
+    fn enqueue<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<oneshot::Receiver<Result<Payload, AckError>>, EmitError> {
+        if is_reserved_event(event) {
+            return Err(EmitError::ReservedEvent(event.to_owned()));
+        }
+        let args = sio_proto::to_value(args)
+            .map_err(|e| EmitError::Encode(sio_proto::EncodeError(e.to_string())))?;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut s = self.state();
+            s.queue_seq += 1;
+            let seq = s.queue_seq;
+            s.queue.push_back(Queued {
+                seq,
+                event: event.to_owned(),
+                args,
+                tries: 0,
+                done: Some(tx),
+            });
+        }
+        self.drain_queue(false);
+        Ok(rx)
+    }
+
+    /// Sends the head of the retry queue, unless one is in flight (`force`:
+    /// send it again anyway, after a reconnection).
+    pub(crate) fn drain_queue(&self, force: bool) {
+        let (seq, event, args) = {
+            let mut s = self.state();
+            if !s.connected || (s.queue_pending && !force) {
+                return;
+            }
+            let Some(head) = s.queue.front_mut() else {
+                return;
+            };
+            head.tries += 1;
+            let next = (head.seq, head.event.clone(), head.args.clone());
+            s.queue_pending = true;
+            next
+        };
+        let attempt = self.ack_raw(&event, &args, self.inner.ack_timeout);
+        let socket = self.clone();
+        tokio::spawn(async move {
+            let outcome = attempt.await;
+            socket.on_queue_result(seq, outcome);
+        });
+    }
+
+    fn on_queue_result(&self, seq: u64, outcome: Result<Payload, AckError>) {
+        let retries = self.inner.retries.unwrap_or(0);
+        let finished = {
+            let mut s = self.state();
+            match s.queue.front() {
+                Some(head) if head.seq == seq => {}
+                // Not the head any more: an older attempt answering late.
+                _ => return,
+            }
+            s.queue_pending = false;
+            let tries = s.queue.front().map_or(0, |h| h.tries);
+            match outcome {
+                Err(_) if tries <= retries => None,
+                outcome => s
+                    .queue
+                    .pop_front()
+                    .and_then(|mut h| h.done.take())
+                    .map(|done| (done, outcome)),
+            }
+        };
+        if let Some((done, outcome)) = finished {
+            let _ = done.send(outcome);
+        }
+        self.drain_queue(false);
     }
 
     /// Emits `event` and calls `callback` with the acknowledgement.
@@ -546,6 +669,8 @@ impl Socket {
                 let _ = tx.send(EngineCmd::Send(encoded.frames().collect::<Vec<Frame>>()));
             }
         }
+        // The retry queue's head goes (again) first thing.
+        self.drain_queue(true);
         for f in listeners.connect {
             run(f(self.clone()));
         }
