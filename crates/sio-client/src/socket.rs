@@ -288,7 +288,8 @@ impl Socket {
     /// one argument). Buffered until `connect` when not connected.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         if self.inner.retries.is_some() {
-            let _ = self.enqueue(event, args)?;
+            // Queued for at-least-once delivery; nobody waits for its ack.
+            drop(self.enqueue(event, args)?);
             return Ok(());
         }
         self.send_event(event, args, None, false)
