@@ -161,3 +161,67 @@ async fn recovers_with_the_official_server() {
 async fn recovers_with_sio_server() {
     recovers(false).await;
 }
+
+/// Under load: 200 events stream to the receiver's room while its
+/// connection is cut twice; every event arrives exactly once, in order.
+async fn no_loss_no_duplicates_under_load(node: bool) {
+    let who = if node {
+        "official server"
+    } else {
+        "sio server"
+    };
+    let (_server, port) = start(node).await;
+    let (proxy_port, cut) = proxy(port).await;
+    let got: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let g = got.clone();
+    let receiver = ClientBuilder::new(&format!("http://127.0.0.1:{proxy_port}"))
+        .transports([Transport::WebSocket])
+        .reconnection_delay(Duration::from_millis(50), Duration::from_millis(100))
+        .on("room-message", move |ev| {
+            let (n,): (u64,) = ev.args().unwrap();
+            g.lock().unwrap().push(n);
+            async {}
+        })
+        .connect()
+        .await
+        .unwrap();
+    let _: (Vec<String>,) = receiver.emit_with_ack("join", &("stream",)).await.unwrap();
+    let sender = ClientBuilder::new(&format!("http://127.0.0.1:{port}"))
+        .transports([Transport::WebSocket])
+        .connect()
+        .await
+        .unwrap();
+    for n in 0..200u64 {
+        sender.emit("to-room", &("stream", n)).unwrap();
+        if n == 60 || n == 130 {
+            cut.send_modify(|c| *c += 1);
+        }
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    for _ in 0..300 {
+        if got.lock().unwrap().len() >= 200 && receiver.connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        receiver.recovered(),
+        "{who}: the last reconnection recovered"
+    );
+    assert_eq!(
+        *got.lock().unwrap(),
+        (0..200).collect::<Vec<_>>(),
+        "{who}: each event once, in order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_loss_no_duplicates_under_load_with_the_official_server() {
+    no_loss_no_duplicates_under_load(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_loss_no_duplicates_under_load_with_sio_server() {
+    no_loss_no_duplicates_under_load(false).await;
+}
