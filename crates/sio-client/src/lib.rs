@@ -120,6 +120,12 @@ impl ClientBuilder {
         self
     }
 
+    /// How long opening the connection may take (default 20 s; `None`: no limit).
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.opts.timeout = timeout;
+        self
+    }
+
     /// The timeout of `emit_with_ack`.
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.opts.ack_timeout = Some(timeout);

@@ -418,6 +418,7 @@ impl Task {
         if let Some((tx, _)) = lock(&shared.engine).take() {
             let _ = tx.send(EngineCmd::Close);
         }
+        lock(&shared.engine_id).take();
         self.events = None;
         self.open = false;
         self.open_deadline = None;
@@ -432,6 +433,18 @@ impl Task {
         let _ = tx.send(EngineCmd::Send(encoded.frames().collect()));
     }
 
+    /// Sends a socket's CONNECT; an auth payload that cannot be encoded
+    /// (binary, with the JSON parser) is a `connect_error` now, not a hang.
+    fn send_connect(shared: &Shared, socket: &Socket) {
+        match socket.connect_packet() {
+            Ok(encoded) => Self::send(shared, Some(encoded)),
+            Err(err) => {
+                socket.state().active = false;
+                socket.on_connect_failed(err);
+            }
+        }
+    }
+
     /// Returns false when the manager must stop.
     fn on_cmd(&mut self, shared: &Arc<Shared>, cmd: Cmd) -> bool {
         match cmd {
@@ -444,7 +457,7 @@ impl Task {
                 }
                 socket.state().active = true;
                 if self.open {
-                    Self::send(shared, socket.connect_packet());
+                    Self::send_connect(shared, &socket);
                 } else if self.events.is_none() && !self.reconnecting {
                     self.open(shared);
                 }
@@ -495,7 +508,7 @@ impl Task {
                     }
                 }
                 for s in Self::sockets(shared).into_iter().filter(Socket::active) {
-                    Self::send(shared, s.connect_packet());
+                    Self::send_connect(shared, &s);
                 }
             }
             EngineEvent::Message(frame) => match self.decoder.decode(frame) {

@@ -779,7 +779,7 @@ impl Socket {
         }
     }
 
-    pub(crate) fn connect_packet(&self) -> Option<Encoded> {
+    pub(crate) fn connect_packet(&self) -> Result<Encoded, ConnectError> {
         let mut auth = lock(&self.inner.auth).eval();
         let (pid, offset) = {
             let s = self.state();
@@ -800,7 +800,10 @@ impl Socket {
         self.inner
             .parser
             .encode_connect(&self.inner.nsp, auth.as_ref())
-            .ok()
+            .map_err(|e| ConnectError {
+                message: format!("invalid auth payload: {e}"),
+                data: None,
+            })
     }
 }
 
