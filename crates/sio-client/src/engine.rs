@@ -75,6 +75,8 @@ pub(crate) struct EngineOptions {
     pub headers: http::HeaderMap,
     /// TLS settings for `https` / `wss` (default: the webpki root certificates).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Start with WebSocket when one worked before in this process.
+    pub remember_upgrade: bool,
 }
 
 /// A TLS configuration that trusts the webpki root certificates.
@@ -233,7 +235,17 @@ async fn run(
     mut cmds: mpsc::UnboundedReceiver<EngineCmd>,
     writable: &AtomicBool,
 ) -> EngineClose {
-    match opts.transports.first() {
+    // `remember_upgrade`: after a WebSocket session worked in this process,
+    // start with WebSocket directly (the reference's priorWebsocketSuccess).
+    let first = if opts.remember_upgrade
+        && PRIOR_WEBSOCKET_SUCCESS.load(Ordering::Acquire)
+        && opts.transports.contains(&Transport::WebSocket)
+    {
+        Some(&Transport::WebSocket)
+    } else {
+        opts.transports.first()
+    };
+    let closed = match first {
         Some(Transport::WebSocket) => {
             let mut ws = match connect_ws(&opts, None).await {
                 Ok(ws) => ws,
@@ -250,13 +262,21 @@ async fn run(
             };
             let mut session = Session::new(&open);
             let _ = events.send(EngineEvent::Open(open));
+            PRIOR_WEBSOCKET_SUCCESS.store(true, Ordering::Release);
             writable.store(true, Ordering::Release);
             run_ws(&mut ws, &mut session, events, &mut cmds, Vec::new()).await
         }
         Some(Transport::Polling) => run_polling(opts, events, cmds, writable).await,
         None => EngineClose::TransportError("no transports available".into()),
+    };
+    if matches!(closed, EngineClose::TransportError(_)) {
+        PRIOR_WEBSOCKET_SUCCESS.store(false, Ordering::Release);
     }
+    closed
 }
+
+/// Whether a WebSocket session worked in this process (for `remember_upgrade`).
+static PRIOR_WEBSOCKET_SUCCESS: AtomicBool = AtomicBool::new(false);
 
 fn parse_open(text: Str) -> Result<OpenPacket, String> {
     let packet = Packet::decode_text(text).map_err(|e| e.to_string())?;
@@ -507,6 +527,7 @@ async fn run_polling(
                 }
                 let mut ws = upgrade_ws.take().expect("checked");
                 let _ = events.send(EngineEvent::Upgraded);
+                PRIOR_WEBSOCKET_SUCCESS.store(true, Ordering::Release);
                 return run_ws(&mut ws, &mut session, events, &mut cmds, queue).await;
             }
         } else {
@@ -616,6 +637,7 @@ mod tests {
             upgrade: true,
             headers: Default::default(),
             tls: None,
+            remember_upgrade: false,
         };
         assert_eq!(
             opts.url(Transport::WebSocket, Some("S")),

@@ -39,6 +39,9 @@ pub struct ManagerOptions {
     pub transports: Vec<Transport>,
     /// Upgrade from polling to WebSocket (default true).
     pub upgrade: bool,
+    /// Start with WebSocket when a WebSocket connection worked before in
+    /// this process (default false).
+    pub remember_upgrade: bool,
     /// Extra query parameters.
     pub query: Vec<(String, String)>,
     /// Extra request headers.
@@ -68,6 +71,7 @@ impl Default for ManagerOptions {
             timeout: Some(Duration::from_millis(20_000)),
             transports: vec![Transport::Polling, Transport::WebSocket],
             upgrade: true,
+            remember_upgrade: false,
             query: Vec::new(),
             extra_headers: http::HeaderMap::new(),
             parser: Parser::Json,
@@ -247,6 +251,7 @@ impl Manager {
             upgrade: opts.upgrade,
             headers: opts.extra_headers.clone(),
             tls: opts.tls_config.clone(),
+            remember_upgrade: opts.remember_upgrade,
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let backoff = Backoff::new(

@@ -321,3 +321,100 @@ async fn reconnects_after_the_official_server_restarts() {
 async fn reconnects_after_sio_server_restarts() {
     reconnects(Peer::Sio).await;
 }
+
+/// Listener kinds, volatile emits, the event stream and two namespaces on
+/// one Manager.
+async fn features(peer: Peer, transports: &[Transport]) {
+    let ctx = format!("{peer:?} {transports:?}");
+    let server = start(peer, free_port()).await;
+    let opts = sio_client::ManagerOptions {
+        transports: transports.to_vec(),
+        ..Default::default()
+    };
+    let manager = sio_client::Manager::new(&url(&server, "/"), opts).unwrap();
+    let main = manager.socket("/");
+    let custom = manager.socket("/custom");
+    let on_count = Arc::new(Mutex::new(0));
+    let once_count = Arc::new(Mutex::new(0));
+    let (a, b) = (on_count.clone(), once_count.clone());
+    main.on("message-back", move |_| {
+        *a.lock().unwrap() += 1;
+        async {}
+    });
+    main.once("message-back", move |_| {
+        *b.lock().unwrap() += 1;
+        async {}
+    });
+    main.on("all-message", |_| async { panic!("removed with off") });
+    main.off("all-message");
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (o1, o2) = (order.clone(), order.clone());
+    main.on_any(move |ev| o1.lock().unwrap().push(format!("any:{}", ev.name())));
+    main.prepend_any(move |ev| o2.lock().unwrap().push(format!("first:{}", ev.name())));
+    let outgoing = Arc::new(Mutex::new(Vec::new()));
+    let out = outgoing.clone();
+    main.on_any_outgoing(move |name, args| out.lock().unwrap().push(format!("{name}:{}", args)));
+    let mut stream = main.events();
+    main.connect();
+    custom.connect();
+    for _ in 0..300 {
+        if main.connected() && custom.connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(main.connected() && custom.connected(), "{ctx}");
+    assert_ne!(main.id(), custom.id(), "{ctx}: one id per namespace");
+    assert!(
+        manager
+            .engine_id()
+            .is_some_and(|e| Some(&e) != main.id().as_ref()),
+        "{ctx}: not the engine id"
+    );
+
+    // The stream sees `auth` first.
+    let first = tokio::time::timeout(Duration::from_secs(2), stream.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.name(), "auth", "{ctx}");
+
+    main.emit("message", &(1,)).unwrap();
+    main.emit_volatile("message", &(2,)).unwrap();
+    main.emit("emit-all", &()).unwrap();
+    let (ok,): (String,) = custom
+        .emit_with_ack("message-with-ack", &("custom",))
+        .await
+        .unwrap();
+    assert_eq!(ok, "custom", "{ctx}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Volatile over a connected transport: usually delivered; never more than sent.
+    let on = *on_count.lock().unwrap();
+    assert!((1..=2).contains(&on), "{ctx}: {on}");
+    assert_eq!(*once_count.lock().unwrap(), 1, "{ctx}: once");
+    let order = order.lock().unwrap().clone();
+    assert_eq!(
+        &order[..2],
+        ["first:auth", "any:auth"],
+        "{ctx}: prepend_any first"
+    );
+    assert!(
+        order.contains(&"any:all-message".to_owned()),
+        "{ctx}: catch-all still sees removed events"
+    );
+    assert!(
+        outgoing.lock().unwrap().contains(&"message:[1]".to_owned()),
+        "{ctx}: {:?}",
+        outgoing.lock().unwrap()
+    );
+    manager.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn features_against_both_servers() {
+    for peer in [Peer::Node, Peer::Sio] {
+        for mode in [&[Transport::WebSocket][..], &[Transport::Polling][..]] {
+            features(peer, mode).await;
+        }
+    }
+}
