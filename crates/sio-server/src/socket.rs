@@ -236,8 +236,7 @@ impl Conn {
         if volatile && !self.engine.is_writable() {
             return Ok(());
         }
-        self.engine
-            .send_all(encoded.frames().collect::<Vec<_>>().into_iter())
+        self.engine.send_all(encoded.frames())
     }
 }
 

@@ -13,7 +13,7 @@ pub const SEPARATOR: u8 = 0x1e;
 /// assert_eq!(&encode_payload(&[Packet::noop(), Packet::close()])[..], b"6\x1e1");
 /// ```
 pub fn encode_payload<'a>(packets: impl IntoIterator<Item = &'a Packet>) -> bytes::Bytes {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(64);
     encode_payload_into(&mut out, packets);
     out.into()
 }

@@ -378,9 +378,13 @@ pub struct Encoded {
 
 impl Encoded {
     /// All frames in sending order.
-    pub fn frames(&self) -> impl Iterator<Item = Frame> + '_ {
-        std::iter::once(self.head.clone())
-            .chain(self.attachments.iter().cloned().map(Frame::Binary))
+    pub fn frames(&self) -> impl ExactSizeIterator<Item = Frame> + '_ {
+        // Indexed rather than chained: a chain does not know its length, and
+        // senders that queue a packet all-or-none need it up front.
+        (0..self.frame_count()).map(|i| match i {
+            0 => self.head.clone(),
+            i => Frame::Binary(self.attachments[i - 1].clone()),
+        })
     }
 
     /// The number of frames.

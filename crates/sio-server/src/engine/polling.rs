@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{header, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use sio_proto::engine::{decode_payload, encode_payload_into, HeartbeatAction, Packet, PacketType};
+use sio_proto::engine::{decode_payload, encode_payload, HeartbeatAction, Packet, PacketType};
 use sio_proto::{Frame, Str};
 
 use super::socket::{Life, Upgrade};
@@ -48,12 +48,6 @@ impl Drop for Pending<'_> {
     }
 }
 
-fn encode(packets: &[Packet]) -> Bytes {
-    let mut out = Vec::with_capacity(64);
-    encode_payload_into(&mut out, packets);
-    out.into()
-}
-
 /// GET: answers with everything queued, waiting until there is something.
 pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response<EngineBody> {
     let socket = &*session.socket;
@@ -86,14 +80,14 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
                 // The client asked to close: its pending poll gets a noop.
                 Life::Closed(CloseReason::TransportClose) => {
                     s.close_delivered = true;
-                    return payload_response(encode(&[Packet::noop()]));
+                    return payload_response(encode_payload(&[Packet::noop()]));
                 }
                 Life::Closed(_) => {
                     // What was queued before the close still goes out.
                     let mut packets: Vec<Packet> = s.outbox.drain(..).collect();
                     packets.push(Packet::close());
                     s.close_delivered = true;
-                    return payload_response(encode(&packets));
+                    return payload_response(encode_payload(&packets));
                 }
                 Life::Closing(_) if !s.outbox.is_empty() => {
                     // As the reference: the queued packets first, in a
@@ -101,7 +95,7 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
                     // once but packets a tick later); the close comes with
                     // the next GET.
                     let packets: Vec<Packet> = s.outbox.drain(..).collect();
-                    return payload_response(encode(&packets));
+                    return payload_response(encode_payload(&packets));
                 }
                 Life::Closing(reason) => {
                     // A GET that was waiting gets `1`; one that came after
@@ -115,13 +109,13 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
                     s.close_delivered = true;
                     drop(s);
                     socket.driver.notify_one();
-                    return payload_response(encode(packets));
+                    return payload_response(encode_payload(packets));
                 }
                 Life::Open => {
                     waited = true;
                     if !s.outbox.is_empty() {
                         let packets: Vec<Packet> = s.outbox.drain(..).collect();
-                        return payload_response(encode(&packets));
+                        return payload_response(encode_payload(&packets));
                     }
                     match s.upgrade {
                         Upgrade::Done => {
@@ -133,7 +127,7 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
                             });
                             if tokio::time::Instant::now() >= at {
                                 // Release the poll so the client can finish upgrading.
-                                return payload_response(encode(&[Packet::noop()]));
+                                return payload_response(encode_payload(&[Packet::noop()]));
                             }
                         }
                         Upgrade::None | Upgrade::Started => {}
