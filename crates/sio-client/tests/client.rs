@@ -5,7 +5,8 @@
 //! Needs `scripts/setup` (npm packages) and `cargo build --example
 //! conformance` (or `SIO_CONFORMANCE_BIN`); `scripts/test` does both first.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,8 +15,7 @@ use bytes::Bytes;
 use serde_json::json;
 use sio_client::proto::Value;
 use sio_client::{AckError, ClientBuilder, Transport};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Peer {
@@ -29,63 +29,13 @@ struct Server {
     port: u16,
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn start(peer: Peer, port: u16) -> Server {
-    let mut cmd = match peer {
-        Peer::Node => {
-            let script = root().join("tests/interop/lib/node-conformance.mjs");
-            assert!(
-                root().join("tests/interop/node_modules/socket.io").exists(),
-                "npm packages missing: run scripts/setup"
-            );
-            let mut c = Command::new("node");
-            c.arg(script);
-            c
-        }
-        Peer::Sio => {
-            let bin = std::env::var_os("SIO_CONFORMANCE_BIN")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root().join("target/debug/examples/conformance"));
-            assert!(
-                bin.exists(),
-                "{} missing: run cargo build --example conformance",
-                bin.display()
-            );
-            Command::new(bin)
-        }
-    };
-    let mut child = cmd
-        .arg("--port")
+    let mut cmd = common::conformance(peer == Peer::Node);
+    cmd.arg("--port")
         .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("server starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("listening on") {
-                return;
-            }
-        }
-        panic!("server exited");
-    })
-    .await
-    .expect("server ready in time");
+        .stderr(Stdio::null());
     Server {
-        _child: child,
+        _child: common::spawn_ready(&mut cmd).await,
         port,
     }
 }
@@ -120,7 +70,7 @@ impl Seen {
 
 async fn scenario(peer: Peer, transports: &[Transport]) {
     let ctx = format!("{peer:?} {transports:?}");
-    let server = start(peer, free_port()).await;
+    let server = start(peer, common::free_port()).await;
     let seen = Seen::default();
     let s1 = seen.clone();
     let socket = ClientBuilder::new(&url(&server, "/"))
@@ -267,7 +217,7 @@ async fn against_sio_server() {
 /// The server dies and comes back on the same port: the client reconnects
 /// with backoff, its reconnect hooks fire, and it joins its namespace again.
 async fn reconnects(peer: Peer) {
-    let port = free_port();
+    let port = common::free_port();
     let server = start(peer, port).await;
     let socket = ClientBuilder::new(&format!("http://127.0.0.1:{port}/"))
         .transports([Transport::WebSocket])
@@ -326,7 +276,7 @@ async fn reconnects_after_sio_server_restarts() {
 /// one Manager.
 async fn features(peer: Peer, transports: &[Transport]) {
     let ctx = format!("{peer:?} {transports:?}");
-    let server = start(peer, free_port()).await;
+    let server = start(peer, common::free_port()).await;
     let opts = sio_client::ManagerOptions {
         transports: transports.to_vec(),
         ..Default::default()

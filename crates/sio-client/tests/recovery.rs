@@ -4,55 +4,21 @@
 //! sent to the client's room while it is away, and the client comes back
 //! with the same id and that event, once.
 
-use std::path::PathBuf;
-use std::process::Stdio;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sio_client::{ClientBuilder, Transport};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::watch;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 async fn start(node: bool) -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = if node {
-        let mut c = Command::new("node");
-        c.arg(root().join("tests/interop/lib/node-conformance.mjs"));
-        c
-    } else {
-        let bin = std::env::var_os("SIO_CONFORMANCE_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root().join("target/debug/examples/conformance"));
-        Command::new(bin)
-    };
-    let mut child = cmd
-        .args(["--recovery", "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            if l.contains("listening on") {
-                return;
-            }
-        }
-        panic!("server exited");
-    })
-    .await
-    .unwrap();
-    (child, port)
+    let port = common::free_port();
+    let mut cmd = common::conformance(node);
+    cmd.args(["--recovery", "--port", &port.to_string()]);
+    (common::spawn_ready(&mut cmd).await, port)
 }
 
 /// A TCP proxy to `upstream`; sending on the returned channel cuts every

@@ -2,19 +2,14 @@
 //! socket.io server on Node's `https`, with a certificate authority made
 //! for the test and trusted through `tls_config`.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sio_client::rustls;
 use sio_client::{ClientBuilder, Transport};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn openssl(dir: &Path, args: &[&str]) {
     let ok = std::process::Command::new("openssl")
@@ -112,33 +107,17 @@ async fn https_and_wss_with_a_trusted_ca() {
     let dir = std::env::temp_dir().join(format!("sio-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     make_certs(&dir);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new("node")
-        .arg(root().join("tests/interop/lib/tls-server.mjs"))
-        .args(["--port", &port.to_string()])
-        .arg("--key")
-        .arg(dir.join("key.pem"))
-        .arg("--cert")
-        .arg(dir.join("cert.pem"))
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            if l.contains("listening on") {
-                return;
-            }
-        }
-        panic!("tls server exited");
-    })
-    .await
-    .unwrap();
+    let port = common::free_port();
+    let _server = common::spawn_ready(
+        Command::new("node")
+            .arg(common::root().join("tests/interop/lib/tls-server.mjs"))
+            .args(["--port", &port.to_string()])
+            .arg("--key")
+            .arg(dir.join("key.pem"))
+            .arg("--cert")
+            .arg(dir.join("cert.pem")),
+    )
+    .await;
 
     let url = format!("https://127.0.0.1:{port}");
     for transports in [
