@@ -22,6 +22,7 @@ use sio_proto::engine::{decode_payload, encode_payload_into, OpenPacket, Packet,
 use sio_proto::{Frame, Str};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// A transport the client may use.
@@ -151,8 +152,8 @@ fn encode_component(s: &str) -> String {
 /// What the engine task reports.
 #[derive(Debug)]
 pub(crate) enum EngineEvent {
-    /// The handshake completed.
-    Open(OpenPacket),
+    /// The handshake completed over this transport.
+    Open(OpenPacket, Transport),
     /// A message arrived.
     Message(Frame),
     /// The transport changed (after an upgrade).
@@ -261,7 +262,7 @@ async fn run(
                 Err(e) => return EngineClose::TransportError(e),
             };
             let mut session = Session::new(&open);
-            let _ = events.send(EngineEvent::Open(open));
+            let _ = events.send(EngineEvent::Open(open, Transport::WebSocket));
             PRIOR_WEBSOCKET_SUCCESS.store(true, Ordering::Release);
             writable.store(true, Ordering::Release);
             run_ws(&mut ws, &mut session, events, &mut cmds, Vec::new()).await
@@ -338,6 +339,11 @@ async fn run_ws(
                     Some(Ok(Message::Text(t))) => Frame::Text(Str::from(t.as_str())),
                     Some(Ok(Message::Binary(b))) => Frame::Binary(b),
                     Some(Ok(Message::Close(_))) | None => return EngineClose::TransportClose,
+                    // The peer went away without a closing handshake (a
+                    // killed server): the reference's WebSocket sees a
+                    // `close` event (code 1006), hence "transport close".
+                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)))
+                    | Some(Err(WsError::ConnectionClosed)) => return EngineClose::TransportClose,
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => return EngineClose::TransportError(format!("websocket error: {e}")),
                 };
@@ -498,7 +504,7 @@ async fn run_polling(
     let may_upgrade = opts.upgrade
         && opts.transports.contains(&Transport::WebSocket)
         && open.upgrades.iter().any(|u| u == "websocket");
-    let _ = events.send(EngineEvent::Open(open));
+    let _ = events.send(EngineEvent::Open(open, Transport::Polling));
     for p in packets.flatten() {
         if p.kind == PacketType::Message {
             let _ = events.send(EngineEvent::Message(

@@ -37,7 +37,7 @@ pub use manager::{Manager, ManagerOptions, UrlError};
 /// The TLS library used for `https://` (for [`ManagerOptions::tls_config`]).
 pub use rustls;
 pub use sio_proto as proto;
-pub use socket::{AckError, Auth, ConnectError, EmitError, Event, Socket};
+pub use socket::{AckError, Auth, ConnectError, ConnectErrorKind, EmitError, Event, Socket};
 
 type Setup = Box<dyn FnOnce(&Socket) + Send>;
 
@@ -177,10 +177,9 @@ impl ClientBuilder {
 
     /// Connects and waits for `connect` (or the first `connect_error`).
     pub async fn connect(self) -> Result<Socket, ConnectError> {
-        let socket = self.build().map_err(|e| ConnectError {
-            message: e.to_string(),
-            data: None,
-        })?;
+        let socket = self
+            .build()
+            .map_err(|e| ConnectError::new(ConnectErrorKind::Local, e.to_string()))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<(), ConnectError>>();
         let tx = Arc::new(Mutex::new(Some(tx)));
         let t1 = tx.clone();
@@ -203,10 +202,10 @@ impl ClientBuilder {
                 socket.disconnect();
                 Err(e)
             }
-            Err(_) => Err(ConnectError {
-                message: "the client stopped".into(),
-                data: None,
-            }),
+            Err(_) => Err(ConnectError::new(
+                ConnectErrorKind::Local,
+                "the client stopped",
+            )),
         }
     }
 }

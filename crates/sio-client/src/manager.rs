@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::engine::{self, EngineClose, EngineCmd, EngineEvent, EngineOptions, Transport};
-use crate::socket::{Auth, ConnectError, EngineSlot, Inner, Socket};
+use crate::socket::{Auth, ConnectError, ConnectErrorKind, EngineSlot, Inner, Socket};
 
 /// Manager settings, with the reference client's defaults.
 #[derive(Debug, Clone)]
@@ -164,6 +164,8 @@ struct Shared {
     hooks: Mutex<Hooks>,
     /// The Engine.IO session id while open.
     engine_id: Mutex<Option<String>>,
+    /// The transport in use while open.
+    transport: Mutex<Option<Transport>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -266,6 +268,7 @@ impl Manager {
             engine: Arc::new(Mutex::new(None)),
             hooks: Mutex::new(Hooks::default()),
             engine_id: Mutex::new(None),
+            transport: Mutex::new(None),
         });
         let keep = Arc::new(Keep(shared.cmd.clone()));
         let task = Task {
@@ -314,6 +317,25 @@ impl Manager {
     /// The Engine.IO session id while connected (not a socket id).
     pub fn engine_id(&self) -> Option<String> {
         lock(&self.shared.engine_id).clone()
+    }
+
+    /// The transport in use while connected: [`Transport::Polling`] until an
+    /// upgrade completes, then [`Transport::WebSocket`] (the reference's
+    /// `manager.engine.transport.name`).
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// use sio_client::{Manager, ManagerOptions, Transport};
+    /// let manager = Manager::new("http://127.0.0.1:3000", ManagerOptions::default()).unwrap();
+    /// manager.socket("/").connect();
+    /// // ... once connected:
+    /// if manager.transport() == Some(Transport::WebSocket) {
+    ///     println!("upgraded");
+    /// }
+    /// # }
+    /// ```
+    pub fn transport(&self) -> Option<Transport> {
+        *lock(&self.shared.transport)
     }
 
     /// Closes the connection; no reconnection.
@@ -392,7 +414,7 @@ impl Task {
                         let _ = tx.send(EngineCmd::Close);
                     }
                     self.events = None;
-                    self.on_open_failed(&shared, "timeout".into());
+                    self.on_open_failed(&shared, ConnectErrorKind::Timeout, "timeout".into());
                 }
             }
         }
@@ -499,8 +521,9 @@ impl Task {
 
     fn on_engine(&mut self, shared: &Arc<Shared>, ev: EngineEvent) {
         match ev {
-            EngineEvent::Open(handshake) => {
+            EngineEvent::Open(handshake, transport) => {
                 *lock(&shared.engine_id) = Some(handshake.sid);
+                *lock(&shared.transport) = Some(transport);
                 self.open = true;
                 self.open_deadline = None;
                 if self.reconnecting {
@@ -528,10 +551,11 @@ impl Task {
                     self.on_closed(shared, "parse error");
                 }
             },
-            EngineEvent::Upgraded => {}
+            EngineEvent::Upgraded => *lock(&shared.transport) = Some(Transport::WebSocket),
             EngineEvent::Closed(reason) => {
                 lock(&shared.engine).take();
                 lock(&shared.engine_id).take();
+                lock(&shared.transport).take();
                 self.events = None;
                 if self.open {
                     self.on_closed(shared, reason.as_str());
@@ -540,7 +564,7 @@ impl Task {
                         EngineClose::TransportError(e) => e.clone(),
                         other => other.as_str().to_owned(),
                     };
-                    self.on_open_failed(shared, message);
+                    self.on_open_failed(shared, ConnectErrorKind::Transport, message);
                 }
             }
         }
@@ -559,10 +583,10 @@ impl Task {
                 let pid = data.get("pid").and_then(Value::as_str).map(str::to_owned);
                 match data.get("sid").and_then(Value::as_str) {
                     Some(sid) => socket.on_connected(sid.to_owned(), pid),
-                    None => socket.on_connect_failed(ConnectError {
-                        message: "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible".into(),
-                        data: None,
-                    }),
+                    None => socket.on_connect_failed(ConnectError::refused(
+                        "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible",
+                        None,
+                    )),
                 }
             }
             PacketType::ConnectError => {
@@ -571,18 +595,11 @@ impl Task {
                     .and_then(|d| d.into_value().ok())
                     .unwrap_or_default();
                 let err = match &data {
-                    Value::String(s) => ConnectError {
-                        message: s.clone(),
-                        data: None,
-                    },
-                    other => ConnectError {
-                        message: other
-                            .get("message")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_owned(),
-                        data: other.get("data").cloned(),
-                    },
+                    Value::String(s) => ConnectError::refused(s.clone(), None),
+                    other => ConnectError::refused(
+                        other.get("message").and_then(Value::as_str).unwrap_or(""),
+                        other.get("data").cloned(),
+                    ),
                 };
                 socket.state().active = false;
                 socket.on_connect_failed(err);
@@ -614,13 +631,10 @@ impl Task {
     }
 
     /// Opening the connection failed.
-    fn on_open_failed(&mut self, shared: &Arc<Shared>, message: String) {
+    fn on_open_failed(&mut self, shared: &Arc<Shared>, kind: ConnectErrorKind, message: String) {
         self.open = false;
         self.open_deadline = None;
-        let err = ConnectError {
-            message: message.clone(),
-            data: None,
-        };
+        let err = ConnectError::new(kind, message.clone());
         for s in Self::sockets(shared).into_iter().filter(Socket::active) {
             s.on_connect_failed(err.clone());
         }

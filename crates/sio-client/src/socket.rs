@@ -68,12 +68,58 @@ pub enum AckError {
 }
 
 /// A `connect_error`: the server refused the namespace, or the connection failed.
+///
+/// ```
+/// use sio_client::{ConnectError, ConnectErrorKind};
+/// let err = ConnectError::refused("forbidden", None);
+/// assert_eq!(err.kind, ConnectErrorKind::Refused);
+/// assert_eq!(err.to_string(), "forbidden");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectError {
     /// The message (`err.message`).
     pub message: String,
     /// The data the server attached (`err.data`).
     pub data: Option<Value>,
+    /// Who said no: the server, the transport, the clock or this client.
+    pub kind: ConnectErrorKind,
+}
+
+/// Why a connection attempt failed (the reference tells these apart by
+/// `err.type` and `err.message`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectErrorKind {
+    /// The server answered with CONNECT_ERROR (a middleware refused, or the
+    /// namespace does not exist): no automatic retry.
+    Refused,
+    /// The connection could not be opened or dropped before it was open
+    /// (the reference's `TransportError`, e.g. `xhr poll error`,
+    /// `websocket error`): retried when reconnection is on.
+    Transport,
+    /// No handshake within the `timeout` option (message `timeout`).
+    Timeout,
+    /// Refused by this client before anything was sent: an invalid URL or
+    /// auth payload, or the client was dropped.
+    Local,
+}
+
+impl ConnectError {
+    /// A CONNECT_ERROR from the server.
+    pub fn refused(message: impl Into<String>, data: Option<Value>) -> ConnectError {
+        ConnectError {
+            message: message.into(),
+            data,
+            kind: ConnectErrorKind::Refused,
+        }
+    }
+
+    pub(crate) fn new(kind: ConnectErrorKind, message: impl Into<String>) -> ConnectError {
+        ConnectError {
+            message: message.into(),
+            data: None,
+            kind,
+        }
+    }
 }
 
 impl std::fmt::Display for ConnectError {
@@ -800,9 +846,11 @@ impl Socket {
         self.inner
             .parser
             .encode_connect(&self.inner.nsp, auth.as_ref())
-            .map_err(|e| ConnectError {
-                message: format!("invalid auth payload: {e}"),
-                data: None,
+            .map_err(|e| {
+                ConnectError::new(
+                    ConnectErrorKind::Local,
+                    format!("invalid auth payload: {e}"),
+                )
             })
     }
 }
