@@ -315,6 +315,11 @@ async fn features(peer: Peer, transports: &[Transport]) {
     let (o1, o2) = (order.clone(), order.clone());
     main.on_any(move |ev| o1.lock().unwrap().push(format!("any:{}", ev.name())));
     main.prepend_any(move |ev| o2.lock().unwrap().push(format!("first:{}", ev.name())));
+    // Removed catch-alls (by id) never run.
+    let removed = main.on_any(|ev| panic!("removed with off_any: {}", ev.name()));
+    main.off_any(Some(removed));
+    let removed_out = main.on_any_outgoing(|name, _| panic!("removed: {name}"));
+    main.off_any_outgoing(Some(removed_out));
     let outgoing = Arc::new(Mutex::new(Vec::new()));
     let out = outgoing.clone();
     main.on_any_outgoing(move |name, args| out.lock().unwrap().push(format!("{name}:{}", args)));
@@ -371,6 +376,23 @@ async fn features(peer: Peer, transports: &[Transport]) {
         "{ctx}: {:?}",
         outgoing.lock().unwrap()
     );
+    // A client-side disconnect: reason `io client disconnect`, and no
+    // reconnection while the other namespace stays.
+    let reason = Arc::new(Mutex::new(None));
+    let r = reason.clone();
+    custom.on_disconnect(move |_, why| {
+        *r.lock().unwrap() = Some(why);
+        async {}
+    });
+    custom.disconnect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        reason.lock().unwrap().as_deref(),
+        Some("io client disconnect"),
+        "{ctx}"
+    );
+    assert!(!custom.connected() && !custom.active(), "{ctx}");
+    assert!(main.connected(), "{ctx}: the other namespace stays");
     manager.close();
 }
 
