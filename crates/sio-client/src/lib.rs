@@ -37,7 +37,9 @@ pub use manager::{Manager, ManagerOptions, UrlError};
 /// The TLS library used for `https://` (for [`ManagerOptions::tls_config`]).
 pub use rustls;
 pub use sio_proto as proto;
-pub use socket::{AckError, Auth, ConnectError, ConnectErrorKind, EmitError, Event, Socket};
+pub use socket::{
+    AckError, Auth, ConnectError, ConnectErrorKind, EmitError, Event, EventStream, Socket,
+};
 
 type Setup = Box<dyn FnOnce(&Socket) + Send>;
 

@@ -684,13 +684,28 @@ impl Socket {
     }
 
     /// A stream of every incoming event (besides the handlers), for code
-    /// that prefers pulling.
-    pub fn events(&self) -> mpsc::UnboundedReceiver<Event> {
+    /// that prefers pulling: an [`EventStream`], a `futures` `Stream`
+    /// with an async `recv()`. Events received from now on are queued
+    /// until read; dropping the stream stops the queueing.
+    ///
+    /// ```no_run
+    /// # async fn demo(socket: sio_client::Socket) {
+    /// let mut events = socket.events();
+    /// while let Some(event) = events.recv().await {
+    ///     println!("{} {:?}", event.name(), event.values());
+    /// }
+    /// # }
+    /// ```
+    pub fn events(&self) -> EventStream {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.on_any(move |ev| {
+        let listener = self.on_any(move |ev| {
             let _ = tx.send(ev.clone());
         });
-        rx
+        EventStream {
+            rx,
+            socket: self.clone(),
+            listener,
+        }
     }
 
     // ---- called by the manager ---------------------------------------
@@ -932,5 +947,56 @@ impl Event {
             let _ = tx.send(EngineCmd::Send(encoded.frames().collect()));
         }
         Ok(())
+    }
+}
+
+/// The incoming events of one socket, pulled instead of pushed to
+/// handlers: see [`Socket::events`]. Implements
+/// [`Stream`](futures_util::Stream).
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// # async fn demo(socket: sio_client::Socket) {
+/// let first_two: Vec<_> = socket.events().take(2).collect().await;
+/// # }
+/// ```
+pub struct EventStream {
+    rx: mpsc::UnboundedReceiver<Event>,
+    socket: Socket,
+    listener: u64,
+}
+
+impl EventStream {
+    /// The next event, waiting for it.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is already queued.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl futures_util::Stream for EventStream {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> std::task::Poll<Option<Event>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        // Nobody reads any more: stop queueing.
+        self.socket.off_any(Some(self.listener));
+    }
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("nsp", &self.socket.nsp())
+            .finish_non_exhaustive()
     }
 }

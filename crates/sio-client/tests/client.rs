@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde_json::json;
 use sio_client::proto::Value;
 use sio_client::{AckError, ClientBuilder, Transport};
@@ -236,9 +237,16 @@ async fn against_sio_server() {
 async fn reconnects(peer: Peer) {
     let port = common::free_port();
     let server = start(peer, port).await;
+    let echoed = Arc::new(Mutex::new(Vec::new()));
+    let e = echoed.clone();
     let socket = ClientBuilder::new(&format!("http://127.0.0.1:{port}/"))
         .transports([Transport::WebSocket])
         .reconnection_delay(Duration::from_millis(100), Duration::from_millis(400))
+        .ack_timeout(Duration::from_millis(300))
+        .on("message-back", move |ev| {
+            e.lock().unwrap().push(ev.values());
+            async {}
+        })
         .connect()
         .await
         .unwrap();
@@ -257,6 +265,10 @@ async fn reconnects(peer: Peer) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(!socket.connected());
+    // While disconnected: a plain emit waits in the send buffer, a volatile
+    // one is dropped (the transport is not writable), as in the reference.
+    socket.emit("message", &("buffered",)).unwrap();
+    socket.emit_volatile("message", &("volatile",)).unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _server = start(peer, port).await;
     for _ in 0..300 {
@@ -274,6 +286,21 @@ async fn reconnects(peer: Peer) {
         .await
         .unwrap();
     assert_eq!(echo, "again");
+    // The echo of the buffered emit came before the ack (one connection,
+    // in order); the volatile one never.
+    assert_eq!(
+        *echoed.lock().unwrap(),
+        [vec![Value::from("buffered")]],
+        "{peer:?}"
+    );
+    // The `ack_timeout` option bounds every emit_with_ack: `message` is
+    // echoed but never acknowledged.
+    let started = std::time::Instant::now();
+    let never = socket
+        .emit_with_ack::<_, (String,)>("message", &("x",))
+        .await;
+    assert_eq!(never, Err(AckError::Timeout), "{peer:?}");
+    assert!(started.elapsed() >= Duration::from_millis(290), "{peer:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,8 +368,8 @@ async fn features(peer: Peer, transports: &[Transport]) {
         "{ctx}: not the engine id"
     );
 
-    // The stream sees `auth` first.
-    let first = tokio::time::timeout(Duration::from_secs(2), stream.recv())
+    // The stream (a futures Stream) sees `auth` first.
+    let first = tokio::time::timeout(Duration::from_secs(2), stream.next())
         .await
         .unwrap()
         .unwrap();
