@@ -93,7 +93,9 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    println!("listening on 127.0.0.1:{}", args.port);
+    // With `--port 0` the system picks the port: print the real one.
+    let port = listener.local_addr().map_or(args.port, |a| a.port());
+    println!("listening on 127.0.0.1:{port}");
     if args.engine_io {
         let engine = Engine::new(engine_config, Echo);
         let service = sio::server::EngineService::new(engine.clone(), sio::server::NotFound);

@@ -60,6 +60,8 @@
 //! ["chat","hello"]
 //! ```
 
+mod bench;
+
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -145,6 +147,8 @@ enum Command {
     /// Connect and print received events as JSON lines.
     #[command(after_help = LISTEN_EXAMPLES)]
     Listen(ListenArgs),
+    /// Load-test a server (loopback only): conn, echo, fanout, polling-echo.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -267,6 +271,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Emit(args) => emit(args).await,
         Command::Listen(args) => listen(args).await,
+        Command::Bench(args) => return bench::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,161 +7,16 @@
 //! conformance`; `scripts/test` does both first. Every process is bounded in
 //! time: a command that does not finish is killed and the test fails.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, Command};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// How long any one `sio` process may run.
-const LIMIT: Duration = Duration::from_secs(20);
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Peer {
-    Node,
-    Sio,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A conformance server, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(peer: Peer) -> Server {
-        Server::start_on(peer, free_port())
-    }
-
-    fn start_on(peer: Peer, port: u16) -> Server {
-        let mut cmd = match peer {
-            Peer::Node => {
-                assert!(
-                    root().join("tests/interop/node_modules/socket.io").exists(),
-                    "npm packages missing: run scripts/setup"
-                );
-                let mut c = Command::new("node");
-                c.arg(root().join("tests/interop/lib/node-conformance.mjs"));
-                c
-            }
-            Peer::Sio => {
-                let bin = std::env::var_os("SIO_CONFORMANCE_BIN")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| root().join("target/debug/examples/conformance"));
-                assert!(
-                    bin.exists(),
-                    "{} missing: run cargo build --example conformance",
-                    bin.display()
-                );
-                Command::new(bin)
-            }
-        };
-        let mut child = cmd
-            .arg("--port")
-            .arg(port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("listening on") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let server = Server { child, port };
-        rx.recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("{peer:?} server ready in time"));
-        server
-    }
-
-    fn url(&self, nsp: &str) -> String {
-        format!("http://127.0.0.1:{}{nsp}", self.port)
-    }
-}
-
-/// What a finished `sio` process did.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-fn read_all(mut r: impl Read + Send + 'static) -> JoinHandle<String> {
-    thread::spawn(move || {
-        let mut s = String::new();
-        let _ = r.read_to_string(&mut s);
-        s
-    })
-}
-
-fn spawn_sio(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sio"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sio starts")
-}
-
-/// Waits for `child`, killing it (and failing) after [`LIMIT`].
-fn wait_bounded(child: &mut Child, started: Instant, what: &str) -> i32 {
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().unwrap_or(-1);
-        }
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: still running after {LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Runs `sio ARGS` to completion.
-fn sio(args: &[&str]) -> Out {
-    let started = Instant::now();
-    let mut child = spawn_sio(args);
-    let stdout = read_all(child.stdout.take().unwrap());
-    let stderr = read_all(child.stderr.take().unwrap());
-    let code = wait_bounded(&mut child, started, &format!("sio {args:?}"));
-    Out {
-        code,
-        elapsed: started.elapsed(),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
+use common::{free_port, read_all, sio, spawn_sio, wait_bounded, Out, Peer, Server};
 
 /// A running `sio listen`, killed when dropped.
 struct Listener {

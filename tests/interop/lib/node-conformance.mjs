@@ -10,6 +10,7 @@
 // maxDisconnectionDuration 120000, skipMiddlewares true).
 //
 // As a program:   node tests/interop/lib/node-conformance.mjs [--recovery] --port 3000
+//                   [--ping-interval MS] [--ping-timeout MS]   (benchmarks: 25000 20000)
 //   prints "listening on 127.0.0.1:PORT" and runs until SIGTERM / SIGINT.
 // As a module:    const srv = await startNodeServer(["--recovery"]?);  // same
 //   shape as startServer() of ./server.mjs: {port, url, wsUrl, pid, stop(), exited, output()}
@@ -131,15 +132,18 @@ function setup(nsp) {
  * Starts the reference server in this process on 127.0.0.1:port.
  * `recovery`: connection state recovery with its defaults (--recovery).
  */
-export async function runNodeConformance(port, { recovery = false } = {}) {
+export async function runNodeConformance(
+  port,
+  { recovery = false, pingInterval = 300, pingTimeout = 200 } = {},
+) {
   const { Server } = await import("socket.io");
   const httpServer = http.createServer((req, res) => {
     res.writeHead(404);
     res.end();
   });
   const io = new Server(httpServer, {
-    pingInterval: 300,
-    pingTimeout: 200,
+    pingInterval,
+    pingTimeout,
     maxHttpBufferSize: 1e6,
     connectTimeout: 1000,
     cors: { origin: "*" },
@@ -228,9 +232,15 @@ export async function startNodeServer(args = []) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
-  const i = process.argv.indexOf("--port");
-  const port = i >= 0 ? Number(process.argv[i + 1]) : 3000;
-  const { io, port: bound } = await runNodeConformance(port, { recovery: process.argv.includes("--recovery") });
+  const option = (name, fallback) => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  };
+  const { io, port: bound } = await runNodeConformance(option("--port", 3000), {
+    recovery: process.argv.includes("--recovery"),
+    pingInterval: option("--ping-interval", 300),
+    pingTimeout: option("--ping-timeout", 200),
+  });
   console.log(`listening on 127.0.0.1:${bound}`);
   const shutdown = () => {
     io.close(() => process.exit(0));
