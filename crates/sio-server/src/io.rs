@@ -32,6 +32,10 @@ pub struct SocketIoConfig {
     pub cleanup_empty_child_namespaces: bool,
     /// Connection state recovery (default off): see [`RecoveryConfig`].
     pub connection_state_recovery: Option<RecoveryConfig>,
+    /// Serve the browser client at `<path>socket.io.js` like the
+    /// reference's `serveClient` (default off: a library has no npm
+    /// package to serve unless told where it is).
+    pub serve_client: Option<crate::ClientFiles>,
 }
 
 impl Default for SocketIoConfig {
@@ -42,6 +46,7 @@ impl Default for SocketIoConfig {
             parser: Parser::Json,
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
+            serve_client: None,
         }
     }
 }
@@ -298,11 +303,13 @@ impl SocketIo {
     /// (an axum `Router`).
     pub fn layer(&self) -> EngineLayer<IoHandler> {
         EngineLayer::new(self.engine.clone())
+            .with_client_files(self.inner.config.serve_client.clone())
     }
 
     /// This server as a tower service answering 404 to other paths.
     pub fn service(&self) -> EngineService<IoHandler, NotFound> {
         EngineService::new(self.engine.clone(), NotFound)
+            .with_client_files(self.inner.config.serve_client.clone())
     }
 
     /// Serves on `addr` until the task is dropped.

@@ -34,6 +34,7 @@
 
 pub mod adapter;
 mod client;
+mod client_files;
 pub mod engine;
 mod io;
 mod ns;
@@ -43,6 +44,7 @@ mod service;
 mod socket;
 
 pub use client::ClientConn;
+pub use client_files::{ClientFiles, ClientFilesError, CLIENT_FILE_NAMES, MAX_CLIENT_FILE_SIZE};
 pub use io::{IoHandler, SocketIo, SocketIoConfig};
 pub use ns::{ConnectError, Namespace};
 pub use operators::Operator;

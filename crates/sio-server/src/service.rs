@@ -15,6 +15,7 @@ use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
+use crate::client_files::ClientFiles;
 use crate::engine::{Engine, EngineHandler};
 
 /// The peer address of a connection, put in the request extensions by
@@ -95,6 +96,7 @@ impl<B> tower_service::Service<Request<B>> for NotFound {
 pub struct EngineService<H: EngineHandler, S> {
     engine: Arc<Engine<H>>,
     inner: S,
+    client_files: Option<ClientFiles>,
 }
 
 impl<H: EngineHandler, S: Clone> Clone for EngineService<H, S> {
@@ -102,6 +104,7 @@ impl<H: EngineHandler, S: Clone> Clone for EngineService<H, S> {
         EngineService {
             engine: self.engine.clone(),
             inner: self.inner.clone(),
+            client_files: self.client_files.clone(),
         }
     }
 }
@@ -109,7 +112,45 @@ impl<H: EngineHandler, S: Clone> Clone for EngineService<H, S> {
 impl<H: EngineHandler, S> EngineService<H, S> {
     /// The engine in front of `inner`.
     pub fn new(engine: Arc<Engine<H>>, inner: S) -> Self {
-        EngineService { engine, inner }
+        EngineService {
+            engine,
+            inner,
+            client_files: None,
+        }
+    }
+
+    /// Also serves the browser client at `<path>socket.io.js` and the other
+    /// [`CLIENT_FILE_NAMES`](crate::CLIENT_FILE_NAMES) (`None`: don't).
+    ///
+    /// ```no_run
+    /// # fn f(io: sio_server::SocketIo) {
+    /// let files = sio_server::ClientFiles::from_package("node_modules/socket.io-client").unwrap();
+    /// let service = io.service().with_client_files(Some(files));
+    /// # }
+    /// ```
+    pub fn with_client_files(mut self, files: Option<ClientFiles>) -> Self {
+        self.client_files = files;
+        self
+    }
+
+    /// The answer for a client file, if `req` asks for one: the file name
+    /// is what follows the engine's path, as the reference's
+    /// `extractFilename`. CORS applies as on the engine's own answers.
+    fn client_file<B>(&self, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
+        let files = self.client_files.as_ref()?;
+        let config = self.engine.config();
+        let name = req.uri().path().strip_prefix(config.path.as_str())?;
+        let cors = config.cors.as_ref();
+        if req.method() == http::Method::OPTIONS && files.get(name).is_some() {
+            if let Some(cors) = cors {
+                return Some(cors.preflight(req.headers()));
+            }
+        }
+        let mut res = files.respond(name, req)?;
+        if let Some(cors) = cors {
+            cors.apply(req.headers().get(http::header::ORIGIN), res.headers_mut());
+        }
+        Some(res)
     }
 }
 
@@ -133,6 +174,10 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if let Some(res) = self.client_file(&req) {
+            // Mapped inside the future: ResB and S::Error need not be Send.
+            return Box::pin(async move { Ok(res.map(|body| ResponseBody::Engine { body })) });
+        }
         if self.engine.matches(&req) {
             let fut = self.engine.handle(req);
             Box::pin(async move { Ok(fut.await.map(|body| ResponseBody::Engine { body })) })
@@ -149,12 +194,14 @@ where
 /// The [`Layer`](tower_layer::Layer) that puts an engine in front of a service.
 pub struct EngineLayer<H: EngineHandler> {
     engine: Arc<Engine<H>>,
+    client_files: Option<ClientFiles>,
 }
 
 impl<H: EngineHandler> Clone for EngineLayer<H> {
     fn clone(&self) -> Self {
         EngineLayer {
             engine: self.engine.clone(),
+            client_files: self.client_files.clone(),
         }
     }
 }
@@ -162,14 +209,30 @@ impl<H: EngineHandler> Clone for EngineLayer<H> {
 impl<H: EngineHandler> EngineLayer<H> {
     /// A layer serving `engine`.
     pub fn new(engine: Arc<Engine<H>>) -> Self {
-        EngineLayer { engine }
+        EngineLayer {
+            engine,
+            client_files: None,
+        }
+    }
+
+    /// Also serves the browser client: see [`EngineService::with_client_files`].
+    ///
+    /// ```no_run
+    /// # fn f(io: sio_server::SocketIo) {
+    /// let files = sio_server::ClientFiles::from_package("node_modules/socket.io-client").unwrap();
+    /// let layer = io.layer().with_client_files(Some(files));
+    /// # }
+    /// ```
+    pub fn with_client_files(mut self, files: Option<ClientFiles>) -> Self {
+        self.client_files = files;
+        self
     }
 }
 
 impl<H: EngineHandler, S> tower_layer::Layer<S> for EngineLayer<H> {
     type Service = EngineService<H, S>;
     fn layer(&self, inner: S) -> Self::Service {
-        EngineService::new(self.engine.clone(), inner)
+        EngineService::new(self.engine.clone(), inner).with_client_files(self.client_files.clone())
     }
 }
 
