@@ -8,13 +8,16 @@
 //! [`Value`](proto::Value) and its serde glue), the [`server`] and the
 //! [`client`]. The Redis adapter arrives as `sio::redis`.
 //!
+//! The [`guide`] takes every example of the Socket.IO documentation and
+//! shows it in Rust, server side and client side; each one runs as a test.
+//!
 //! ```
 //! use sio::proto::{Parser, Frame};
 //! let encoded = Parser::Json.encode_event("/", "hello", &("world",), None).unwrap();
 //! assert_eq!(encoded.head, Frame::from(r#"2["hello","world"]"#));
 //! ```
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 /// The client (crate `sio-client`).
 pub use sio_client as client;
@@ -22,6 +25,20 @@ pub use sio_client as client;
 pub use sio_proto as proto;
 /// The server (crate `sio-server`).
 pub use sio_server as server;
+
+#[doc(hidden)]
+#[path = "guide_support.rs"]
+pub mod __guide;
+
+#[doc = include_str!("../docs/guide/index.md")]
+pub mod guide {
+    #[doc = include_str!("../docs/guide/emitting-events.md")]
+    pub mod emitting_events {}
+    #[doc = include_str!("../docs/guide/api-overview.md")]
+    pub mod api_overview {}
+    #[doc = include_str!("../docs/guide/server-socket.md")]
+    pub mod server_socket {}
+}
 
 /// The README's examples, compiled and run as doc tests so that it cannot
 /// drift from the code.

@@ -39,6 +39,7 @@ pub use rustls;
 pub use sio_proto as proto;
 pub use socket::{
     AckError, Auth, ConnectError, ConnectErrorKind, EmitError, Event, EventStream, Socket,
+    WithTimeout,
 };
 
 type Setup = Box<dyn FnOnce(&Socket) + Send>;

@@ -370,6 +370,27 @@ impl Socket {
         self.emit_with_ack_timeout(event, args, Some(timeout))
     }
 
+    /// Sets a timeout for the acknowledgement of the next emit
+    /// (`socket.timeout(5000).emit(...)` in the reference): the returned
+    /// [`WithTimeout`] emits with an ack that fails with
+    /// [`AckError::Timeout`] if the server does not answer in time.
+    ///
+    /// ```no_run
+    /// # async fn demo(socket: sio_client::Socket) {
+    /// use std::time::Duration;
+    /// let answer: Result<(String,), _> = socket
+    ///     .timeout(Duration::from_secs(5))
+    ///     .emit_with_ack("request", &(1, "two"))
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn timeout(&self, timeout: Duration) -> WithTimeout {
+        WithTimeout {
+            socket: self.clone(),
+            timeout,
+        }
+    }
+
     fn emit_with_ack_timeout<T: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         event: &str,
@@ -947,6 +968,39 @@ impl Event {
             let _ = tx.send(EngineCmd::Send(encoded.frames().collect()));
         }
         Ok(())
+    }
+}
+
+/// A socket with an acknowledgement timeout for its next emit: see
+/// [`Socket::timeout`].
+#[derive(Debug, Clone)]
+pub struct WithTimeout {
+    socket: Socket,
+    timeout: Duration,
+}
+
+impl WithTimeout {
+    /// Emits `event` and waits for the server's acknowledgement, at most
+    /// the timeout (`socket.timeout(ms).emitWithAck(...)`).
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        self.socket
+            .emit_with_ack_timeout(event, args, Some(self.timeout))
+    }
+
+    /// Emits `event` and calls `callback` with the acknowledgement, or with
+    /// [`AckError::Timeout`] (`socket.timeout(ms).emit(..., (err, res) => ...)`).
+    pub fn emit_with_callback<R: DeserializeOwned + Send + 'static>(
+        &self,
+        event: &str,
+        args: &(impl Serialize + ?Sized),
+        callback: impl FnOnce(Result<R, AckError>) + Send + 'static,
+    ) {
+        let outcome = self.emit_with_ack(event, args);
+        run(async move { callback(outcome.await) });
     }
 }
 

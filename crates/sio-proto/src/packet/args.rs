@@ -218,9 +218,36 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ArgsVisitor<T> {
         for _ in 0..self.skip {
             seq.next_element::<IgnoredAny>()?;
         }
-        let out = T::deserialize(SeqAccessDeserializer::new(&mut seq))?;
+        let out = T::deserialize(Rest(SeqAccessDeserializer::new(&mut seq)))?;
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(out)
+    }
+}
+
+/// The arguments after the skipped ones, as a deserializer: a sequence,
+/// except that `()` takes any arguments (an acknowledgement or an event
+/// whose arguments nobody reads, as a JavaScript callback may ignore them).
+struct Rest<D>(D);
+
+impl<'de, D: de::Deserializer<'de>> de::Deserializer<'de> for Rest<D> {
+    type Error = D::Error;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        visitor.visit_unit()
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        visitor.visit_unit()
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option newtype_struct seq tuple tuple_struct map struct
+        enum identifier ignored_any
     }
 }
 
@@ -269,7 +296,29 @@ pub(crate) fn args<T: DeserializeOwned>(payload: &Payload, skip: usize) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use crate::{Decoder, Frame, Parser};
+    use crate::packet::{PacketType, Payload};
+    use crate::{Decoder, Frame, Parser, Value};
+
+    #[test]
+    fn unit_takes_any_arguments() {
+        for payload in [
+            Payload::Json(r#"["ok",{"status":"ok"},2]"#.into()),
+            Payload::Json("[]".into()),
+            Payload::Value(Value::Array(vec![Value::from(1)])),
+        ] {
+            payload.args::<()>(PacketType::Ack).unwrap();
+        }
+        // Still an error when the payload is not an argument array at all.
+        assert!(Payload::Value(Value::from(1))
+            .args::<()>(PacketType::Ack)
+            .is_err());
+        // Other types are read as before.
+        let (n,): (u32,) = Payload::Json("[7]".into()).args(PacketType::Ack).unwrap();
+        assert_eq!(n, 7);
+        assert!(Payload::Json(r#"["x"]"#.into())
+            .args::<(u32,)>(PacketType::Ack)
+            .is_err());
+    }
 
     #[test]
     fn decoder_accepts_only_readable_text() {
