@@ -73,6 +73,8 @@ use sio_client::{AckError, ClientBuilder, ConnectError, ManagerOptions, Socket, 
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{mpsc, oneshot};
 
+mod serve;
+
 /// The key of the JSON object that stands for binary data.
 const BINARY_KEY: &str = "_binary_base64";
 
@@ -145,6 +147,9 @@ enum Command {
     /// Connect and print received events as JSON lines.
     #[command(after_help = LISTEN_EXAMPLES)]
     Listen(ListenArgs),
+    /// Run a Socket.IO server with a chat web page (and the browser client) on one port.
+    #[command(after_help = serve::SERVE_EXAMPLES)]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -267,6 +272,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Emit(args) => emit(args).await,
         Command::Listen(args) => listen(args).await,
+        Command::Serve(args) => return serve::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
