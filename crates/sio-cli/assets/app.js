@@ -13,7 +13,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   socket: null,
   name: "",
-  /** room → { messages: [], members: [], typing: Map(id → {name, timer}), unread: 0 } */
+  /** room → { joined, messages: [], members: [], typing: Map(id → {name, timer}), unread: 0 }:
+   *  created when we ask to join (events for it may come before the answer),
+   *  deleted when we leave. */
   rooms: new Map(),
   current: null,
   typingTimer: null,
@@ -40,11 +42,14 @@ function timeOf(ms) {
 function roomState(room) {
   let r = state.rooms.get(room);
   if (!r) {
-    r = { messages: [], members: [], typing: new Map(), unread: 0 };
+    r = { joined: false, messages: [], members: [], typing: new Map(), unread: 0 };
     state.rooms.set(room, r);
   }
   return r;
 }
+
+/** The state of a room we are in or joining; null for any other room. */
+const known = (room) => state.rooms.get(room) ?? null;
 
 // ---- rendering -------------------------------------------------------
 
@@ -89,7 +94,8 @@ function renderMessages() {
 }
 
 function addMessage(room, msg) {
-  const r = roomState(room);
+  const r = known(room);
+  if (!r) return;
   r.messages.push(msg);
   if (r.messages.length > 500) r.messages.shift();
   if (room === state.current) {
@@ -106,6 +112,7 @@ function renderRooms() {
   const list = $("rooms");
   list.replaceChildren();
   for (const [room, r] of state.rooms) {
+    if (!r.joined) continue;
     const li = el("li");
     li.dataset.room = room;
     li.setAttribute("aria-current", String(room === state.current));
@@ -181,13 +188,12 @@ function connect(name) {
 
   socket.on("message", (msg, ack) => {
     addMessage(msg.room, { ...msg, mine: false });
-    const r = roomState(msg.room);
-    if (r.typing.delete(msg.from.id)) renderTyping();
+    if (known(msg.room)?.typing.delete(msg.from.id)) renderTyping();
     // Tells the server (and so the sender) that it arrived.
     if (typeof ack === "function") ack("received");
   });
   socket.on("delivered", ({ room, id, to, error }) => {
-    const msg = roomState(room).messages.find((m) => m.mine && m.id === id);
+    const msg = known(room)?.messages.find((m) => m.mine && m.id === id);
     if (!msg) return;
     if (error) {
       msg.deliveryError = error; // stays "sent": someone did not confirm in time
@@ -198,7 +204,8 @@ function connect(name) {
     renderTick(msg);
   });
   socket.on("members", ({ room, members }) => {
-    const r = roomState(room);
+    const r = known(room);
+    if (!r) return;
     r.members = members;
     // Someone who left stops typing.
     for (const id of [...r.typing.keys()]) if (!members.some((m) => m.id === id)) r.typing.delete(id);
@@ -208,7 +215,8 @@ function connect(name) {
     }
   });
   socket.on("typing", ({ room, id, name: who, typing }) => {
-    const r = roomState(room);
+    const r = known(room);
+    if (!r) return;
     clearTimeout(r.typing.get(id)?.timer);
     if (typing) {
       const timer = setTimeout(() => {
@@ -224,15 +232,18 @@ function connect(name) {
 }
 
 function join(room, { quiet = false } = {}) {
+  roomState(room);
   state.socket.timeout(ACK_TIMEOUT_MS).emit("join", { room }, (err, res) => {
     if (err || !res.ok) {
       const reason = err ? "no answer from the server" : res.error;
       if (!quiet) $("join-error").textContent = `cannot join ${room}: ${reason}`;
+      if (!known(room)?.joined) state.rooms.delete(room);
       return;
     }
     $("join-error").textContent = "";
-    const isNew = !state.rooms.has(res.room);
     const r = roomState(res.room);
+    const isNew = !r.joined;
+    r.joined = true;
     r.members = res.members;
     if (isNew) {
       for (const msg of res.history) {
@@ -250,7 +261,8 @@ function leave(room) {
     // on the next reconnection.
   });
   state.rooms.delete(room);
-  if (state.current === room) switchTo(state.rooms.keys().next().value ?? null);
+  const next = [...state.rooms].find(([, r]) => r.joined)?.[0] ?? null;
+  if (state.current === room) switchTo(next);
   else renderRooms();
 }
 
