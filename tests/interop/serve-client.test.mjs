@@ -178,6 +178,25 @@ describe("sio serve with the official socket.io-client", () => {
     });
   }
 
+  it("bounds the messages waiting for delivery per sender", async () => {
+    const sender = await connect({ name: "chatty" });
+    const silent = await connect({ name: "silent" });
+    // A recipient that never acks (its listener takes no callback).
+    silent.on("message", () => {});
+    await ack(sender, "join", { room: "quiet" });
+    await ack(silent, "join", { room: "quiet" });
+    const delivered = record(sender, "delivered");
+    for (let i = 0; i < 64; i++) {
+      const res = await ack(sender, "message", { room: "quiet", text: `n${i}` });
+      assert.equal(res.ok, true, `message ${i}`);
+    }
+    const refused = await ack(sender, "message", { room: "quiet", text: "one too many" });
+    assert.deepEqual(refused, { ok: false, error: "too many messages waiting for delivery; slow down" });
+    assert.deepEqual(delivered, [], "nothing delivered: the recipient never acked");
+    sender.disconnect();
+    silent.disconnect();
+  });
+
   it("answers bad input with errors, and keeps serving", async () => {
     const guest = await connect(undefined);
     const r1 = await ack(guest, "join", { room: "ok-room" });

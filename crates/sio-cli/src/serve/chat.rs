@@ -23,10 +23,11 @@
 //! (or is dropped when it wants no ack), never a crash. Sizes are bounded:
 //! [`MAX_TEXT`] per message, [`MAX_ROOMS_PER_SOCKET`], [`MAX_ROOMS`] rooms
 //! with history, [`HISTORY`] messages kept per room (dropped when the room
-//! empties).
+//! empties), [`MAX_PENDING_DELIVERIES`] messages per socket waiting for
+//! their "delivered".
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,6 +50,9 @@ pub const MAX_ROOMS: usize = 1000;
 pub const HISTORY: usize = 50;
 /// How long the server waits for recipients to ack a message.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Messages of one socket waiting for their recipients' acks: past that,
+/// new ones are refused ("slow down") instead of piling up waiting tasks.
+pub const MAX_PENDING_DELIVERIES: usize = 64;
 
 /// A chat message, as broadcast and kept in history.
 #[derive(Debug, Clone, Serialize)]
@@ -254,9 +258,11 @@ fn on_connection(chat: Arc<Chat>, socket: Arc<Socket>) {
     on_request(&socket, &chat, "join", join);
     on_request(&socket, &chat, "leave", leave);
     let c = chat.clone();
+    let pending = Arc::new(AtomicUsize::new(0));
     socket.on("message", move |ev| {
         let chat = c.clone();
-        async move { message(&chat, &ev) }
+        let pending = pending.clone();
+        async move { message(&chat, &ev, pending) }
     });
     socket.on("typing", |ev| async move {
         let socket = ev.socket();
@@ -340,8 +346,23 @@ fn leave(chat: &Chat, ev: &Event) -> Result<serde_json::Value, String> {
     Ok(json!({ "room": room }))
 }
 
-fn message(chat: &Chat, ev: &Event) {
+/// Counts one delivery in flight for as long as it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn message(chat: &Chat, ev: &Event, pending: Arc<AtomicUsize>) {
     let socket = ev.socket();
+    if pending.load(Ordering::Relaxed) >= MAX_PENDING_DELIVERIES {
+        return reply(
+            ev,
+            Err("too many messages waiting for delivery; slow down".into()),
+        );
+    }
     let checked = payload::<MessageReq>(ev, "{room, text}").and_then(|req| {
         if !chat_rooms(socket).contains(&req.room) {
             return Err(format!("join room {:?} first", req.room));
@@ -378,7 +399,10 @@ fn message(chat: &Chat, ev: &Event) {
         .timeout(DELIVERY_TIMEOUT)
         .emit_with_ack::<_, Vec<Value>>("message", &(&msg,));
     let sender = socket.clone();
+    pending.fetch_add(1, Ordering::Relaxed);
+    let in_flight = InFlight(pending);
     tokio::spawn(async move {
+        let _in_flight = in_flight;
         let delivered = match delivery.await {
             Ok(acks) => json!({ "room": msg.room, "id": msg.id, "to": acks.len() }),
             Err(e) => json!({ "room": msg.room, "id": msg.id, "error": e.to_string() }),
