@@ -75,6 +75,8 @@ use sio_client::{AckError, ClientBuilder, ConnectError, ManagerOptions, Socket, 
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{mpsc, oneshot};
 
+mod serve;
+
 /// The key of the JSON object that stands for binary data.
 const BINARY_KEY: &str = "_binary_base64";
 
@@ -149,6 +151,9 @@ enum Command {
     Listen(ListenArgs),
     /// Load-test a server (loopback only): conn, echo, fanout, polling-echo.
     Bench(bench::BenchArgs),
+    /// Run a Socket.IO server with a chat web page (and the browser client) on one port.
+    #[command(after_help = serve::SERVE_EXAMPLES)]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -272,6 +277,7 @@ async fn main() -> ExitCode {
         Command::Emit(args) => emit(args).await,
         Command::Listen(args) => listen(args).await,
         Command::Bench(args) => return bench::run(args).await,
+        Command::Serve(args) => return serve::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

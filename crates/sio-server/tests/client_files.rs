@@ -6,12 +6,16 @@
 //!
 //! Needs the npm packages of tests/interop (`scripts/setup`).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+#[path = "common/http_client.rs"]
+mod http_client;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use http_client::{request, Reply};
 use sio_server::engine::Cors;
 use sio_server::{ClientFiles, ClientFilesError, SocketIo, SocketIoConfig, CLIENT_FILE_NAMES};
 
@@ -117,109 +121,29 @@ fn serving(files: ClientFiles) -> SocketIoConfig {
     }
 }
 
-/// One HTTP/1.1 exchange: status, headers (lowercase names), body
-/// (de-chunked, still content-encoded).
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body with its Content-Encoding undone.
-    fn decoded(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        match self.header("content-encoding") {
-            None => out = self.body.clone(),
-            Some("gzip") => {
-                flate2::read::GzDecoder::new(&self.body[..])
-                    .read_to_end(&mut out)
-                    .unwrap();
-            }
-            Some("deflate") => {
-                flate2::read::ZlibDecoder::new(&self.body[..])
-                    .read_to_end(&mut out)
-                    .unwrap();
-            }
-            Some("br") => {
-                brotli::Decompressor::new(&self.body[..], 4096)
-                    .read_to_end(&mut out)
-                    .unwrap();
-            }
-            Some(other) => panic!("unexpected content-encoding {other}"),
-        }
-        out
-    }
-}
-
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        req.push_str(&format!("{name}: {value}\r\n"));
-    }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete head");
-    let head = std::str::from_utf8(&raw[..split]).unwrap();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .map(|l| {
-            let (n, v) = l.split_once(':').unwrap();
-            (n.trim().to_ascii_lowercase(), v.trim().to_owned())
-        })
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
+/// The body of `reply` with its Content-Encoding undone.
+fn decoded(reply: &Reply) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let eol = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size_line = std::str::from_utf8(&data[..eol]).unwrap();
-        let size = usize::from_str_radix(size_line.split(';').next().unwrap().trim(), 16).unwrap();
-        data = &data[eol + 2..];
-        if size == 0 {
-            return out;
+    match reply.header("content-encoding") {
+        None => out = reply.body.clone(),
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(&reply.body[..])
+                .read_to_end(&mut out)
+                .unwrap();
         }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
+        Some("deflate") => {
+            flate2::read::ZlibDecoder::new(&reply.body[..])
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some("br") => {
+            brotli::Decompressor::new(&reply.body[..], 4096)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some(other) => panic!("unexpected content-encoding {other}"),
     }
+    out
 }
 
 /// The headers both servers must agree on.
@@ -287,10 +211,10 @@ fn answers_like_the_reference_server_for_every_file_and_encoding() {
             assert_same(&what, &a, &b);
             assert_eq!(a.status, 200, "{what}");
             assert!(
-                a.decoded() == expected,
+                decoded(&a) == expected,
                 "{what}: our body decodes to the file"
             );
-            assert!(b.decoded() == expected, "{what}: the reference's body");
+            assert!(decoded(&b) == expected, "{what}: the reference's body");
             if a.header("content-encoding").is_some() {
                 assert!(a.body.len() < expected.len(), "{what}: compressed");
             }

@@ -52,16 +52,25 @@ export function freePort() {
   });
 }
 
-function spawnOnce(port, args, timeoutMs) {
+/**
+ * Spawns `bin args` and resolves once `isReady(stdout so far)` returns a
+ * truthy value (`ready`); rejects, killing the child, if it exits first or
+ * `timeoutMs` passes. The child is killed when node exits.
+ *
+ * @returns {Promise<{child, ready, exited: Promise<{code, signal}>,
+ *   output: () => {stdout: string, stderr: string}, onStderr: (fn) => void}>}
+ */
+export function spawnReady(bin, args, isReady, { what = path.basename(bin), timeoutMs = READY_TIMEOUT_MS } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(CONFORMANCE_BIN, [...args, "--port", String(port)], {
+    const child = spawn(bin, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env },
     });
     live.add(child);
     let stdout = "";
     let stderr = "";
-    let ready = false;
+    let ready = null;
+    const stderrListeners = new Set();
     const exited = new Promise((res) => {
       child.once("exit", (code, signal) => {
         live.delete(child);
@@ -79,25 +88,64 @@ function spawnOnce(port, args, timeoutMs) {
       err.stderr = stderr;
       reject(err);
     };
-    const timer = setTimeout(() => fail(`conformance server not ready after ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => fail(`${what} not ready after ${timeoutMs} ms`), timeoutMs);
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     child.stdout.on("data", (chunk) => {
       stdout += chunk;
-      if (!ready && stdout.includes("listening on")) {
-        ready = true;
+      if (!ready && (ready = isReady(stdout) || null)) {
         clearTimeout(timer);
-        resolve({ child, exited, output: () => ({ stdout, stderr }) });
+        resolve({
+          child,
+          ready,
+          exited,
+          output: () => ({ stdout, stderr }),
+          onStderr: (fn) => stderrListeners.add(fn),
+        });
       }
     });
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
       if (stderr.length > 200_000) stderr = stderr.slice(-100_000);
+      for (const fn of stderrListeners) fn();
     });
-    child.once("error", (err) => fail(`cannot start ${CONFORMANCE_BIN}: ${err.message}`));
+    child.once("error", (err) => fail(`cannot start ${bin}: ${err.message}`));
     exited.then(({ code, signal }) => {
-      if (!ready) fail(`conformance server exited before listening (code ${code}, signal ${signal})`);
+      if (!ready) fail(`${what} exited before it was ready (code ${code}, signal ${signal})`);
     });
+  });
+}
+
+/**
+ * A `stop(signal)` for a child spawned by spawnReady: sends `signal`, then
+ * SIGKILL if it is still running after a moment; resolves with its exit.
+ */
+export function stopper(child, exited) {
+  let stopping = null;
+  return (signal = "SIGTERM") => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill(signal);
+      const killer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, KILL_AFTER_MS);
+      const result = await exited;
+      clearTimeout(killer);
+      return result;
+    })();
+    return stopping;
+  };
+}
+
+function spawnOnce(port, args, timeoutMs) {
+  return spawnReady(CONFORMANCE_BIN, [...args, "--port", String(port)], (out) => out.includes("listening on"), {
+    what: "conformance server",
+    timeoutMs,
   });
 }
 
@@ -129,24 +177,7 @@ export async function startServer(args = [], { timeoutMs = READY_TIMEOUT_MS } = 
       throw err;
     }
     const { child, exited, output } = started;
-    let stopping = null;
-    const stop = (signal = "SIGTERM") => {
-      if (stopping) return stopping;
-      stopping = (async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill(signal);
-        const killer = setTimeout(() => {
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // already gone
-          }
-        }, KILL_AFTER_MS);
-        await exited;
-        clearTimeout(killer);
-      })();
-      return stopping;
-    };
+    const stop = stopper(child, exited);
     return {
       port,
       url: `http://127.0.0.1:${port}`,
