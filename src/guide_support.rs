@@ -123,6 +123,23 @@ pub async fn expect<T: Serialize + ?Sized>(expected: &T) {
     assert_eq!(next().await, expected);
 }
 
+/// Waits for as many lines as `expected` has and checks that they are
+/// those, in any order (what several clients print comes in no set order).
+pub async fn expect_unordered<T: Serialize>(expected: &[T]) {
+    let key = |v: &Value| format!("{v:?}");
+    let mut want: Vec<Value> = expected
+        .iter()
+        .map(|e| sio_proto::to_value(e).expect("a serializable line"))
+        .collect();
+    let mut got = Vec::with_capacity(want.len());
+    for _ in 0..want.len() {
+        got.push(next().await);
+    }
+    want.sort_by_key(key);
+    got.sort_by_key(key);
+    assert_eq!(got, want);
+}
+
 /// Checks that nothing is printed for `wait`.
 pub async fn expect_nothing(wait: Duration) {
     tokio::time::sleep(wait).await;

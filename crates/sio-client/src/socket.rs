@@ -626,6 +626,36 @@ impl Socket {
         self.state().listeners.events.remove(event);
     }
 
+    /// Removes one listener (of any kind: event, catch-all, outgoing) by
+    /// the id `on`, `once`, `on_any`... returned (`socket.off(event, fn)`).
+    pub fn off_listener(&self, id: u64) {
+        let mut s = self.state();
+        for list in s.listeners.events.values_mut() {
+            list.retain(|(x, _, _)| *x != id);
+        }
+        s.listeners.any.retain(|(x, _)| *x != id);
+        s.listeners.any_outgoing.retain(|(x, _)| *x != id);
+    }
+
+    /// Removes every handler of every event (`socket.removeAllListeners()`);
+    /// the catch-all and lifecycle listeners stay.
+    pub fn remove_all_listeners(&self) {
+        self.state().listeners.events.clear();
+    }
+
+    /// The events that have handlers (`socket.eventNames()`), in no
+    /// particular order.
+    pub fn event_names(&self) -> Vec<String> {
+        let s = self.state();
+        let names = s.listeners.events.iter().filter(|(_, l)| !l.is_empty());
+        names.map(|(name, _)| name.clone()).collect()
+    }
+
+    /// How many handlers `event` has (`socket.listenerCount(event)`).
+    pub fn listener_count(&self, event: &str) -> usize {
+        self.state().listeners.events.get(event).map_or(0, Vec::len)
+    }
+
     /// A catch-all listener for incoming events (called before the handlers).
     pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, f: F) -> u64 {
         let mut s = self.state();
@@ -749,6 +779,13 @@ impl Socket {
         }
         if let Some((tx, _)) = lock(&self.inner.engine).clone() {
             for (encoded, _) in to_send {
+                // As the reference's emitBuffered: the outgoing listeners
+                // see a buffered event when it leaves.
+                if !listeners.any_outgoing.is_empty() {
+                    if let Some((event, args)) = buffered_event(self.inner.parser, &encoded) {
+                        notify_outgoing(&listeners.any_outgoing, &event, &args);
+                    }
+                }
                 let _ = tx.send(EngineCmd::Send(encoded.frames().collect::<Vec<Frame>>()));
             }
         }
@@ -889,6 +926,20 @@ impl Socket {
                 )
             })
     }
+}
+
+/// The name and arguments of an encoded EVENT (read back only when an
+/// outgoing listener wants them, so buffering costs nothing otherwise).
+fn buffered_event(parser: Parser, encoded: &Encoded) -> Option<(String, Value)> {
+    let mut decoder = sio_proto::Decoder::new(parser);
+    let mut packet = None;
+    for frame in encoded.frames() {
+        packet = decoder.decode(frame).ok()?;
+    }
+    let packet = packet?;
+    let event = packet.event_name().ok()?;
+    let args: Vec<Value> = packet.args().ok()?;
+    Some((event, Value::Array(args)))
 }
 
 fn notify_outgoing<T: Serialize + ?Sized>(listeners: &[(u64, AnyOutFn)], event: &str, args: &T) {

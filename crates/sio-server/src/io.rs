@@ -195,6 +195,16 @@ impl SocketIo {
         ns
     }
 
+    /// A connection middleware on the main namespace (`io.use(...)`): see
+    /// [`Namespace::use_middleware`].
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), crate::ConnectError>> + Send + 'static,
+    {
+        self.main().use_middleware(middleware)
+    }
+
     /// A dynamic namespace: any name (and auth) that `matcher` accepts is
     /// created on first use, with the middlewares and handlers of the
     /// returned template namespace (add them before clients connect).

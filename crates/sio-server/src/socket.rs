@@ -564,6 +564,25 @@ impl Socket {
         l.any_outgoing.retain(|(x, _)| *x != id);
     }
 
+    /// Removes every handler of every event (`socket.removeAllListeners()`);
+    /// the catch-all, middleware and disconnect listeners stay.
+    pub fn remove_all_listeners(&self) {
+        lock(&self.listeners).events.clear();
+    }
+
+    /// The events that have handlers (`socket.eventNames()`), in no
+    /// particular order.
+    pub fn event_names(&self) -> Vec<String> {
+        let l = lock(&self.listeners);
+        let names = l.events.iter().filter(|(_, list)| !list.is_empty());
+        names.map(|(name, _)| name.clone()).collect()
+    }
+
+    /// How many handlers `event` has (`socket.listenerCount(event)`).
+    pub fn listener_count(&self, event: &str) -> usize {
+        lock(&self.listeners).events.get(event).map_or(0, Vec::len)
+    }
+
     /// Whether `event` has handlers.
     pub fn has_listeners(&self, event: &str) -> bool {
         lock(&self.listeners)
