@@ -628,6 +628,18 @@ impl Socket {
 
     /// Removes one listener (of any kind: event, catch-all, outgoing) by
     /// the id `on`, `once`, `on_any`... returned (`socket.off(event, fn)`).
+    ///
+    /// ```
+    /// # fn demo(socket: sio_client::Socket) {
+    /// let id = socket.on("news", |_| async {});
+    /// socket.on("news", |_| async {});
+    /// socket.off_listener(id);
+    /// assert_eq!(socket.listener_count("news"), 1);
+    /// assert_eq!(socket.event_names(), ["news"]);
+    /// socket.remove_all_listeners();
+    /// assert_eq!(socket.listener_count("news"), 0);
+    /// # }
+    /// ```
     pub fn off_listener(&self, id: u64) {
         let mut s = self.state();
         for list in s.listeners.events.values_mut() {

@@ -197,6 +197,17 @@ impl SocketIo {
 
     /// A connection middleware on the main namespace (`io.use(...)`): see
     /// [`Namespace::use_middleware`].
+    ///
+    /// ```
+    /// use sio_server::{ConnectError, SocketIo};
+    /// let io = SocketIo::new(Default::default());
+    /// io.use_middleware(|socket| async move {
+    ///     match socket.handshake().auth["token"].as_str() {
+    ///         Some("abc") => Ok(()),
+    ///         _ => Err(ConnectError::new("forbidden")),
+    ///     }
+    /// });
+    /// ```
     pub fn use_middleware<F, Fut>(&self, middleware: F)
     where
         F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,

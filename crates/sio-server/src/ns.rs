@@ -142,7 +142,8 @@ impl Namespace {
 
     /// Adds a connection handler, run for every socket that joins.
     ///
-    /// ```ignore
+    /// ```
+    /// let io = sio_server::SocketIo::new(Default::default());
     /// io.of("/").on_connection(|socket| async move {
     ///     socket.emit("hello", &("world",)).ok();
     /// });

@@ -222,10 +222,19 @@ impl Operator {
     /// instead of a future (the reference's `emit(ev, ...args, cb)`): the
     /// event is sent now; `callback` runs once with the outcome.
     ///
-    /// ```ignore
-    /// socket.timeout(Duration::from_secs(5)).emit_with_callback("request", &(1,), |res: Result<(String,), AckError>| {
-    ///     match res { Ok((status,)) => println!("{status}"), Err(e) => eprintln!("{e}") }
-    /// });
+    /// ```
+    /// # use std::{sync::Arc, time::Duration};
+    /// # use sio_server::{AckError, Socket};
+    /// # fn demo(socket: Arc<Socket>) {
+    /// socket.timeout(Duration::from_secs(5)).emit_with_callback(
+    ///     "request",
+    ///     &(1,),
+    ///     |res: Result<(String,), AckError>| match res {
+    ///         Ok((status,)) => println!("{status}"),
+    ///         Err(e) => eprintln!("{e}"),
+    ///     },
+    /// );
+    /// # }
     /// ```
     pub fn emit_with_callback<T, R, F>(self, event: &str, args: &T, callback: F)
     where

@@ -338,9 +338,11 @@ impl Socket {
 
     /// Joins one or more rooms.
     ///
-    /// ```ignore
+    /// ```
+    /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
     /// socket.join("room 237");
     /// socket.join(["a", "b"]);
+    /// # }
     /// ```
     pub fn join(&self, rooms: impl IntoRooms) {
         if self.connected() {
@@ -511,11 +513,13 @@ impl Socket {
     /// Registers a handler for `event`. Several handlers may listen to one
     /// event; they run in registration order.
     ///
-    /// ```ignore
-    /// socket.on("chat message", |ev: Event| async move {
-    ///     let (text,): (String,) = ev.args().unwrap();
+    /// ```
+    /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+    /// socket.on("chat message", |ev| async move {
+    ///     let Ok((text,)) = ev.args::<(String,)>() else { return };
     ///     ev.socket().broadcast().emit("chat message", &(text,)).ok();
     /// });
+    /// # }
     /// ```
     pub fn on<F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
@@ -566,6 +570,17 @@ impl Socket {
 
     /// Removes every handler of every event (`socket.removeAllListeners()`);
     /// the catch-all, middleware and disconnect listeners stay.
+    ///
+    /// ```
+    /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+    /// socket.on("a", |_| async {});
+    /// socket.on("a", |_| async {});
+    /// assert_eq!(socket.event_names(), ["a"]);
+    /// assert_eq!(socket.listener_count("a"), 2);
+    /// socket.remove_all_listeners();
+    /// assert!(socket.event_names().is_empty());
+    /// # }
+    /// ```
     pub fn remove_all_listeners(&self) {
         lock(&self.listeners).events.clear();
     }
@@ -947,8 +962,12 @@ impl Event {
     /// The arguments as they arrived: emitting or acking them writes JSON
     /// arguments back byte for byte, without parsing them.
     ///
-    /// ```ignore
-    /// socket.on("echo", |ev| async move { ev.ack(&ev.arguments()).ok(); });
+    /// ```
+    /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+    /// socket.on("echo", |ev| async move {
+    ///     ev.ack(&ev.arguments()).ok();
+    /// });
+    /// # }
     /// ```
     pub fn arguments(&self) -> Arguments {
         self.0
