@@ -68,11 +68,9 @@ pub async fn start(io: &SocketIo) -> Running {
 /// Serves `io` on a free port of 127.0.0.1 until the runtime ends; returns
 /// its URL.
 pub async fn serve(io: &SocketIo) -> String {
-    let running = start(io).await;
-    let url = running.url();
-    // Detached: the server lives as long as the example's runtime.
-    std::mem::forget(running);
-    url
+    // Dropping the handle detaches the task: the server lives as long as
+    // the example's runtime.
+    start(io).await.url()
 }
 
 thread_local! {

@@ -373,7 +373,9 @@ impl Socket {
     /// Sets a timeout for the acknowledgement of the next emit
     /// (`socket.timeout(5000).emit(...)` in the reference): the returned
     /// [`WithTimeout`] emits with an ack that fails with
-    /// [`AckError::Timeout`] if the server does not answer in time.
+    /// [`AckError::Timeout`] if the server does not answer in time. (With
+    /// the `retries` option, each attempt uses the `ack_timeout` option
+    /// instead.)
     ///
     /// ```no_run
     /// # async fn demo(socket: sio_client::Socket) {
