@@ -40,6 +40,14 @@ pub(crate) fn run(fut: impl Future<Output = ()> + Send + 'static) {
 }
 
 /// Why an emit failed.
+///
+/// ```
+/// # fn demo(socket: sio_client::Socket) {
+/// use sio_client::EmitError;
+/// let refused = socket.emit("disconnect", &());
+/// assert!(matches!(refused, Err(EmitError::ReservedEvent(_))));
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmitError {
     /// The event name is reserved.
@@ -51,6 +59,20 @@ pub enum EmitError {
 }
 
 /// Why an acknowledgement did not come.
+///
+/// ```
+/// # async fn demo(socket: sio_client::Socket) {
+/// use std::time::Duration;
+/// use sio_client::AckError;
+/// let outcome = socket
+///     .timeout(Duration::from_millis(100))
+///     .emit_with_ack::<_, ()>("nobody answers", &())
+///     .await;
+/// if let Err(AckError::Timeout) = outcome {
+///     println!("the server did not acknowledge the event in time");
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
     /// No answer within the timeout.
@@ -132,6 +154,20 @@ impl std::error::Error for ConnectError {}
 
 /// The auth payload sent with CONNECT: none, a value, or a function called
 /// at every (re)connection.
+///
+/// ```
+/// # fn demo(socket: sio_client::Socket) {
+/// use std::sync::Arc;
+/// use sio_client::proto::{Map, Value};
+/// use sio_client::Auth;
+/// // computed again at each reconnection
+/// socket.set_auth(Auth::Fn(Arc::new(|| {
+///     let mut auth = Map::new();
+///     auth.insert("token".into(), Value::from("abc"));
+///     Value::Object(auth)
+/// })));
+/// # }
+/// ```
 #[derive(Clone, Default)]
 pub enum Auth {
     /// No payload.
@@ -223,6 +259,26 @@ pub(crate) struct Inner {
 }
 
 /// One namespace of a connection. Cheap to clone: clones are the same socket.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let socket = sio_client::ClientBuilder::new("http://127.0.0.1:3000").connect().await?;
+/// socket.on("chat message", |ev| async move {
+///     let Ok((text,)) = ev.args::<(String,)>() else { return };
+///     println!("{text}");
+/// });
+/// socket.emit("chat message", &("hello",))?;
+/// socket.emit_volatile("position", &(10, 20))?;
+/// let (status,): (String,) = socket
+///     .timeout(Duration::from_secs(5))
+///     .emit_with_ack("chat message", &("with an ack",))
+///     .await?;
+/// println!("{status}");
+/// socket.disconnect();
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Socket {
     pub(crate) inner: Arc<Inner>,
@@ -979,6 +1035,16 @@ struct EventInner {
 }
 
 /// An incoming event. Cheap to clone.
+///
+/// ```
+/// # fn demo(socket: sio_client::Socket) {
+/// socket.on("ferret", |ev| async move {
+///     let Ok((name,)) = ev.args::<(String,)>() else { return };
+///     println!("{} {name}", ev.name()); // ferret tobi
+///     ev.ack(&("woot",)).ok(); // answers the server's ack request, if any
+/// });
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Event(Arc<EventInner>);
 
@@ -1038,6 +1104,22 @@ impl Event {
 
 /// A socket with an acknowledgement timeout for its next emit: see
 /// [`Socket::timeout`].
+///
+/// ```
+/// # fn demo(socket: sio_client::Socket) {
+/// use std::time::Duration;
+/// use sio_client::AckError;
+/// socket.timeout(Duration::from_secs(5)).emit_with_callback(
+///     "request",
+///     &(1, "two"),
+///     |outcome: Result<(String,), AckError>| match outcome {
+///         Ok((status,)) => println!("{status}"),
+///         Err(AckError::Timeout) => println!("no answer in time"),
+///         Err(e) => println!("{e}"),
+///     },
+/// );
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct WithTimeout {
     socket: Socket,

@@ -19,6 +19,24 @@ use crate::service::{EngineLayer, EngineService, NotFound};
 use crate::socket::{AckError, DisconnectReason, EmitError, IntoRooms, Socket};
 
 /// Server settings: the engine's, plus the Socket.IO layer's.
+///
+/// ```
+/// use std::time::Duration;
+/// use sio_server::engine::EngineConfig;
+/// use sio_server::{RecoveryConfig, SocketIo, SocketIoConfig};
+///
+/// let io = SocketIo::new(SocketIoConfig {
+///     engine: EngineConfig {
+///         ping_interval: Duration::from_secs(10),
+///         max_payload: 100_000,
+///         ..Default::default()
+///     },
+///     connect_timeout: Duration::from_secs(10),
+///     connection_state_recovery: Some(RecoveryConfig::default()),
+///     ..Default::default()
+/// });
+/// # drop(io);
+/// ```
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
     /// Engine.IO settings (path `/socket.io/` by default).

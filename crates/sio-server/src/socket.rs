@@ -43,6 +43,17 @@ pub(crate) fn run(fut: impl Future<Output = ()> + Send + 'static) {
 }
 
 /// Why an emit failed.
+///
+/// ```
+/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// use sio_server::EmitError;
+/// match socket.emit("connect", &()) {
+///     Err(EmitError::ReservedEvent(name)) => println!("{name} is reserved"),
+///     Err(e) => println!("not sent: {e}"),
+///     Ok(()) => {}
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmitError {
     /// The event name is reserved (`connect`, `disconnect`, ...).
@@ -57,6 +68,23 @@ pub enum EmitError {
 }
 
 /// Why an acknowledgement did not come.
+///
+/// ```
+/// # async fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// use std::time::Duration;
+/// use sio_server::AckError;
+/// let answer = socket
+///     .timeout(Duration::from_secs(5))
+///     .emit_with_ack::<_, (String,)>("question", &())
+///     .await;
+/// match answer {
+///     Ok((text,)) => println!("{text}"),
+///     Err(AckError::Timeout) => println!("no answer in time"),
+///     Err(AckError::Disconnected) => println!("gone"),
+///     Err(e) => println!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
     /// No answer within the timeout.
@@ -74,6 +102,18 @@ pub enum AckError {
 }
 
 /// Why a socket disconnected, with the reference's reason strings.
+///
+/// ```
+/// use sio_server::DisconnectReason;
+/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// socket.on_disconnect(|socket, reason| async move {
+///     if reason == DisconnectReason::ClientNamespaceDisconnect {
+///         println!("{} left ({reason})", socket.id()); // ... left (client namespace disconnect)
+///     }
+/// });
+/// # }
+/// assert_eq!(DisconnectReason::PingTimeout.as_str(), "ping timeout");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DisconnectReason {
     /// The transport failed.
@@ -133,6 +173,16 @@ impl std::fmt::Display for DisconnectReason {
 }
 
 /// The handshake details of a socket (`socket.handshake` in the reference).
+///
+/// ```
+/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// let handshake = socket.handshake();
+/// let user_agent = handshake.headers.get("user-agent");
+/// let room = handshake.query.get("room");
+/// let token = handshake.auth["token"].as_str();
+/// println!("{:?} {user_agent:?} {room:?} {token:?}", handshake.address);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Handshake {
     /// The headers of the connection's first request.
@@ -240,7 +290,25 @@ impl Conn {
     }
 }
 
-/// One client connected to one namespace.
+/// One client connected to one namespace: its id, rooms, handshake and
+/// data; emitting to it, listening to its events, acknowledgements both
+/// ways (the guide of the `sio` crate shows every method at work).
+///
+/// ```
+/// let io = sio_server::SocketIo::new(Default::default());
+/// io.ns("/", |socket| async move {
+///     socket.join("lobby");
+///     socket.emit("hello", &("world", 42)).ok();
+///     socket.on("chat message", |ev| async move {
+///         let Ok((text,)) = ev.args::<(String,)>() else { return };
+///         ev.socket().to("lobby").emit("chat message", &(text,)).ok();
+///         ev.ack(&("delivered",)).ok();
+///     });
+///     socket.on_disconnect(|socket, reason| async move {
+///         println!("{} disconnected: {reason}", socket.id());
+///     });
+/// });
+/// ```
 pub struct Socket {
     id: Sid,
     ns: Arc<Namespace>,
@@ -925,6 +993,19 @@ struct EventInner {
 
 /// An incoming event: its name, its arguments, and the means to answer it.
 /// Cheap to clone.
+///
+/// ```
+/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// socket.on("update item", |ev| async move {
+///     // typed arguments, or ev.values() for dynamic ones
+///     let Ok((id, changes)) = ev.args::<(u32, serde_json::Value)>() else { return };
+///     println!("{} {id} {changes}", ev.name());
+///     if ev.wants_ack() {
+///         ev.ack(&(serde_json::json!({ "status": "ok" }),)).ok();
+///     }
+/// });
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Event(Arc<EventInner>);
 
