@@ -68,11 +68,9 @@ pub async fn start(io: &SocketIo) -> Running {
 /// Serves `io` on a free port of 127.0.0.1 until the runtime ends; returns
 /// its URL.
 pub async fn serve(io: &SocketIo) -> String {
-    let running = start(io).await;
-    let url = running.url();
-    // Detached: the server lives as long as the example's runtime.
-    std::mem::forget(running);
-    url
+    // Dropping the handle detaches the task: the server lives as long as
+    // the example's runtime.
+    start(io).await.url()
 }
 
 thread_local! {
@@ -121,6 +119,23 @@ pub async fn next() -> Value {
 pub async fn expect<T: Serialize + ?Sized>(expected: &T) {
     let expected = sio_proto::to_value(expected).expect("a serializable line");
     assert_eq!(next().await, expected);
+}
+
+/// Waits for as many lines as `expected` has and checks that they are
+/// those, in any order (what several clients print comes in no set order).
+pub async fn expect_unordered<T: Serialize>(expected: &[T]) {
+    let key = |v: &Value| format!("{v:?}");
+    let mut want: Vec<Value> = expected
+        .iter()
+        .map(|e| sio_proto::to_value(e).expect("a serializable line"))
+        .collect();
+    let mut got = Vec::with_capacity(want.len());
+    for _ in 0..want.len() {
+        got.push(next().await);
+    }
+    want.sort_by_key(key);
+    got.sort_by_key(key);
+    assert_eq!(got, want);
 }
 
 /// Checks that nothing is printed for `wait`.

@@ -30,14 +30,23 @@ pub use sio_server as server;
 #[path = "guide_support.rs"]
 pub mod __guide;
 
-#[doc = include_str!("../docs/guide/index.md")]
 pub mod guide {
-    #[doc = include_str!("../docs/guide/emitting-events.md")]
-    pub mod emitting_events {}
-    #[doc = include_str!("../docs/guide/api-overview.md")]
-    pub mod api_overview {}
-    #[doc = include_str!("../docs/guide/server-socket.md")]
-    pub mod server_socket {}
+    // Inner attributes: the pages' links resolve from inside each module
+    // (`super` is the guide, `crate` this crate).
+    #![doc = include_str!("../docs/guide/index.md")]
+
+    pub mod quick_start {
+        #![doc = include_str!("../docs/guide/quick-start.md")]
+    }
+    pub mod emitting_events {
+        #![doc = include_str!("../docs/guide/emitting-events.md")]
+    }
+    pub mod api_overview {
+        #![doc = include_str!("../docs/guide/api-overview.md")]
+    }
+    pub mod server_socket {
+        #![doc = include_str!("../docs/guide/server-socket.md")]
+    }
 }
 
 /// The README's examples, compiled and run as doc tests so that it cannot

@@ -26,6 +26,14 @@ use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// A transport the client may use.
+///
+/// ```
+/// use sio_client::{ClientBuilder, Transport};
+/// // only WebSocket (the default is long-polling, then the upgrade)
+/// let builder = ClientBuilder::new("http://127.0.0.1:3000")
+///     .transports([Transport::WebSocket]);
+/// # drop(builder);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
     /// HTTP long-polling.

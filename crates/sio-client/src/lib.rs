@@ -22,7 +22,7 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod engine;
 mod manager;
@@ -45,6 +45,24 @@ pub use socket::{
 type Setup = Box<dyn FnOnce(&Socket) + Send>;
 
 /// Builds a client socket: options, auth, handlers, then [`connect`](ClientBuilder::connect).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use sio_client::{ClientBuilder, Transport};
+///
+/// # async fn run() -> Result<(), sio_client::ConnectError> {
+/// let socket = ClientBuilder::new("http://127.0.0.1:3000/admin")
+///     .transports([Transport::WebSocket])
+///     .auth(serde_json::json!({ "token": "secret" }))
+///     .reconnection_delay(Duration::from_millis(500), Duration::from_secs(5))
+///     .ack_timeout(Duration::from_secs(10))
+///     .on("notice", |ev| async move { println!("{:?}", ev.values()) })
+///     .connect()
+///     .await?;
+/// # drop(socket);
+/// # Ok(())
+/// # }
+/// ```
 pub struct ClientBuilder {
     url: String,
     namespace: Option<String>,

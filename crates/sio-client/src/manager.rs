@@ -19,6 +19,16 @@ use crate::engine::{self, EngineClose, EngineCmd, EngineEvent, EngineOptions, Tr
 use crate::socket::{Auth, ConnectError, ConnectErrorKind, EngineSlot, Inner, Socket};
 
 /// Manager settings, with the reference client's defaults.
+///
+/// ```
+/// use sio_client::{ManagerOptions, Transport};
+/// let mut opts = ManagerOptions::default();
+/// opts.path = "/custom-path/".into();
+/// opts.query = vec![("room".into(), "42".into())];
+/// opts.extra_headers.insert("cookie", "session=abc".parse().unwrap());
+/// opts.transports = vec![Transport::WebSocket];
+/// # let _ = sio_client::ClientBuilder::new("http://127.0.0.1:3000").options(opts);
+/// ```
 #[derive(Debug, Clone)]
 pub struct ManagerOptions {
     /// The path (default `/socket.io/`).

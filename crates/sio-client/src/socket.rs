@@ -40,6 +40,14 @@ pub(crate) fn run(fut: impl Future<Output = ()> + Send + 'static) {
 }
 
 /// Why an emit failed.
+///
+/// ```
+/// # fn demo(socket: sio_client::Socket) {
+/// use sio_client::EmitError;
+/// let refused = socket.emit("disconnect", &());
+/// assert!(matches!(refused, Err(EmitError::ReservedEvent(_))));
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmitError {
     /// The event name is reserved.
@@ -51,6 +59,20 @@ pub enum EmitError {
 }
 
 /// Why an acknowledgement did not come.
+///
+/// ```
+/// # async fn demo(socket: sio_client::Socket) {
+/// use std::time::Duration;
+/// use sio_client::AckError;
+/// let outcome = socket
+///     .timeout(Duration::from_millis(100))
+///     .emit_with_ack::<_, ()>("nobody answers", &())
+///     .await;
+/// if let Err(AckError::Timeout) = outcome {
+///     println!("the server did not acknowledge the event in time");
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
     /// No answer within the timeout.
@@ -132,6 +154,20 @@ impl std::error::Error for ConnectError {}
 
 /// The auth payload sent with CONNECT: none, a value, or a function called
 /// at every (re)connection.
+///
+/// ```
+/// # fn demo(socket: sio_client::Socket) {
+/// use std::sync::Arc;
+/// use sio_client::proto::{Map, Value};
+/// use sio_client::Auth;
+/// // computed again at each reconnection
+/// socket.set_auth(Auth::Fn(Arc::new(|| {
+///     let mut auth = Map::new();
+///     auth.insert("token".into(), Value::from("abc"));
+///     Value::Object(auth)
+/// })));
+/// # }
+/// ```
 #[derive(Clone, Default)]
 pub enum Auth {
     /// No payload.
@@ -223,6 +259,26 @@ pub(crate) struct Inner {
 }
 
 /// One namespace of a connection. Cheap to clone: clones are the same socket.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let socket = sio_client::ClientBuilder::new("http://127.0.0.1:3000").connect().await?;
+/// socket.on("chat message", |ev| async move {
+///     let Ok((text,)) = ev.args::<(String,)>() else { return };
+///     println!("{text}");
+/// });
+/// socket.emit("chat message", &("hello",))?;
+/// socket.emit_volatile("position", &(10, 20))?;
+/// let (status,): (String,) = socket
+///     .timeout(Duration::from_secs(5))
+///     .emit_with_ack("chat message", &("with an ack",))
+///     .await?;
+/// println!("{status}");
+/// socket.disconnect();
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Socket {
     pub(crate) inner: Arc<Inner>,
@@ -373,7 +429,9 @@ impl Socket {
     /// Sets a timeout for the acknowledgement of the next emit
     /// (`socket.timeout(5000).emit(...)` in the reference): the returned
     /// [`WithTimeout`] emits with an ack that fails with
-    /// [`AckError::Timeout`] if the server does not answer in time.
+    /// [`AckError::Timeout`] if the server does not answer in time. (With
+    /// the `retries` option, each attempt uses the `ack_timeout` option
+    /// instead.)
     ///
     /// ```no_run
     /// # async fn demo(socket: sio_client::Socket) {
@@ -626,6 +684,48 @@ impl Socket {
         self.state().listeners.events.remove(event);
     }
 
+    /// Removes one listener (of any kind: event, catch-all, outgoing) by
+    /// the id `on`, `once`, `on_any`... returned (`socket.off(event, fn)`).
+    ///
+    /// ```
+    /// # fn demo(socket: sio_client::Socket) {
+    /// let id = socket.on("news", |_| async {});
+    /// socket.on("news", |_| async {});
+    /// socket.off_listener(id);
+    /// assert_eq!(socket.listener_count("news"), 1);
+    /// assert_eq!(socket.event_names(), ["news"]);
+    /// socket.remove_all_listeners();
+    /// assert_eq!(socket.listener_count("news"), 0);
+    /// # }
+    /// ```
+    pub fn off_listener(&self, id: u64) {
+        let mut s = self.state();
+        for list in s.listeners.events.values_mut() {
+            list.retain(|(x, _, _)| *x != id);
+        }
+        s.listeners.any.retain(|(x, _)| *x != id);
+        s.listeners.any_outgoing.retain(|(x, _)| *x != id);
+    }
+
+    /// Removes every handler of every event (`socket.removeAllListeners()`);
+    /// the catch-all and lifecycle listeners stay.
+    pub fn remove_all_listeners(&self) {
+        self.state().listeners.events.clear();
+    }
+
+    /// The events that have handlers (`socket.eventNames()`), in no
+    /// particular order.
+    pub fn event_names(&self) -> Vec<String> {
+        let s = self.state();
+        let names = s.listeners.events.iter().filter(|(_, l)| !l.is_empty());
+        names.map(|(name, _)| name.clone()).collect()
+    }
+
+    /// How many handlers `event` has (`socket.listenerCount(event)`).
+    pub fn listener_count(&self, event: &str) -> usize {
+        self.state().listeners.events.get(event).map_or(0, Vec::len)
+    }
+
     /// A catch-all listener for incoming events (called before the handlers).
     pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, f: F) -> u64 {
         let mut s = self.state();
@@ -749,6 +849,13 @@ impl Socket {
         }
         if let Some((tx, _)) = lock(&self.inner.engine).clone() {
             for (encoded, _) in to_send {
+                // As the reference's emitBuffered: the outgoing listeners
+                // see a buffered event when it leaves.
+                if !listeners.any_outgoing.is_empty() {
+                    if let Some((event, args)) = buffered_event(self.inner.parser, &encoded) {
+                        notify_outgoing(&listeners.any_outgoing, &event, &args);
+                    }
+                }
                 let _ = tx.send(EngineCmd::Send(encoded.frames().collect::<Vec<Frame>>()));
             }
         }
@@ -891,6 +998,20 @@ impl Socket {
     }
 }
 
+/// The name and arguments of an encoded EVENT (read back only when an
+/// outgoing listener wants them, so buffering costs nothing otherwise).
+fn buffered_event(parser: Parser, encoded: &Encoded) -> Option<(String, Value)> {
+    let mut decoder = sio_proto::Decoder::new(parser);
+    let mut packet = None;
+    for frame in encoded.frames() {
+        packet = decoder.decode(frame).ok()?;
+    }
+    let packet = packet?;
+    let event = packet.event_name().ok()?;
+    let args: Vec<Value> = packet.args().ok()?;
+    Some((event, Value::Array(args)))
+}
+
 fn notify_outgoing<T: Serialize + ?Sized>(listeners: &[(u64, AnyOutFn)], event: &str, args: &T) {
     if listeners.is_empty() {
         return;
@@ -914,6 +1035,16 @@ struct EventInner {
 }
 
 /// An incoming event. Cheap to clone.
+///
+/// ```
+/// # fn demo(socket: sio_client::Socket) {
+/// socket.on("ferret", |ev| async move {
+///     let Ok((name,)) = ev.args::<(String,)>() else { return };
+///     println!("{} {name}", ev.name()); // ferret tobi
+///     ev.ack(&("woot",)).ok(); // answers the server's ack request, if any
+/// });
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Event(Arc<EventInner>);
 
@@ -973,6 +1104,22 @@ impl Event {
 
 /// A socket with an acknowledgement timeout for its next emit: see
 /// [`Socket::timeout`].
+///
+/// ```
+/// # fn demo(socket: sio_client::Socket) {
+/// use std::time::Duration;
+/// use sio_client::AckError;
+/// socket.timeout(Duration::from_secs(5)).emit_with_callback(
+///     "request",
+///     &(1, "two"),
+///     |outcome: Result<(String,), AckError>| match outcome {
+///         Ok((status,)) => println!("{status}"),
+///         Err(AckError::Timeout) => println!("no answer in time"),
+///         Err(e) => println!("{e}"),
+///     },
+/// );
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct WithTimeout {
     socket: Socket,

@@ -33,7 +33,7 @@
 //! assert_eq!((name.as_str(), &data[..]), ("photo.png", &b"\x89PNG"[..]));
 //! ```
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod engine;
 mod frame;

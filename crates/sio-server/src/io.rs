@@ -19,6 +19,24 @@ use crate::service::{EngineLayer, EngineService, NotFound};
 use crate::socket::{AckError, DisconnectReason, EmitError, IntoRooms, Socket};
 
 /// Server settings: the engine's, plus the Socket.IO layer's.
+///
+/// ```
+/// use std::time::Duration;
+/// use sio_server::engine::EngineConfig;
+/// use sio_server::{RecoveryConfig, SocketIo, SocketIoConfig};
+///
+/// let io = SocketIo::new(SocketIoConfig {
+///     engine: EngineConfig {
+///         ping_interval: Duration::from_secs(10),
+///         max_payload: 100_000,
+///         ..Default::default()
+///     },
+///     connect_timeout: Duration::from_secs(10),
+///     connection_state_recovery: Some(RecoveryConfig::default()),
+///     ..Default::default()
+/// });
+/// # drop(io);
+/// ```
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
     /// Engine.IO settings (path `/socket.io/` by default).
@@ -198,6 +216,27 @@ impl SocketIo {
         let ns = self.of(name);
         ns.on_connection(handler);
         ns
+    }
+
+    /// A connection middleware on the main namespace (`io.use(...)`): see
+    /// [`Namespace::use_middleware`].
+    ///
+    /// ```
+    /// use sio_server::{ConnectError, SocketIo};
+    /// let io = SocketIo::new(Default::default());
+    /// io.use_middleware(|socket| async move {
+    ///     match socket.handshake().auth["token"].as_str() {
+    ///         Some("abc") => Ok(()),
+    ///         _ => Err(ConnectError::new("forbidden")),
+    ///     }
+    /// });
+    /// ```
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), crate::ConnectError>> + Send + 'static,
+    {
+        self.main().use_middleware(middleware)
     }
 
     /// A dynamic namespace: any name (and auth) that `matcher` accepts is

@@ -61,7 +61,26 @@ impl std::fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
-/// A namespace.
+/// A namespace: a channel of its own over the shared connections, with its
+/// middlewares, handlers, sockets and rooms (`io.of(name)`).
+///
+/// ```
+/// use sio_server::{ConnectError, SocketIo};
+/// let io = SocketIo::new(Default::default());
+/// let admin = io.of("/admin");
+/// admin.use_middleware(|socket| async move {
+///     match socket.handshake().auth["token"].as_str() {
+///         Some("secret") => Ok(()),
+///         _ => Err(ConnectError::new("not an admin")),
+///     }
+/// });
+/// admin.on_connection(|socket| async move {
+///     socket.emit("welcome", &("admin",)).ok();
+/// });
+/// // every socket of /admin
+/// admin.emit("notice", &("maintenance at noon",)).ok();
+/// assert_eq!(admin.name(), "/admin");
+/// ```
 pub struct Namespace {
     name: Str,
     adapter: Arc<dyn Adapter>,
@@ -142,7 +161,8 @@ impl Namespace {
 
     /// Adds a connection handler, run for every socket that joins.
     ///
-    /// ```ignore
+    /// ```
+    /// let io = sio_server::SocketIo::new(Default::default());
     /// io.of("/").on_connection(|socket| async move {
     ///     socket.emit("hello", &("world",)).ok();
     /// });

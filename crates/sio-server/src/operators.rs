@@ -20,7 +20,19 @@ use crate::adapter::{BroadcastOptions, Room};
 use crate::ns::Namespace;
 use crate::socket::{AckError, EmitError, IntoRooms, PendingAck, Socket};
 
-/// Who an emit goes to, and with which flags. See the module docs.
+/// Who an emit goes to, and with which flags: one type for a socket's
+/// emits and for broadcasts (`socket.to(..)`, `io.except(..)`,
+/// `socket.broadcast()`, `volatile()`, `timeout(..)`...), each call adding
+/// to the selection, [`emit`](Operator::emit) (or an ack variant) ending it.
+///
+/// ```
+/// # fn demo(io: sio_server::SocketIo, socket: std::sync::Arc<sio_server::Socket>) {
+/// // everyone in "room1" or "room2" but the sender, once each
+/// socket.to("room1").to("room2").emit("hello", &()).ok();
+/// // everyone but the room "muted", if their transport is ready
+/// io.except("muted").volatile().emit("tick", &(42,)).ok();
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Operator {
     ns: Arc<Namespace>,
@@ -222,10 +234,19 @@ impl Operator {
     /// instead of a future (the reference's `emit(ev, ...args, cb)`): the
     /// event is sent now; `callback` runs once with the outcome.
     ///
-    /// ```ignore
-    /// socket.timeout(Duration::from_secs(5)).emit_with_callback("request", &(1,), |res: Result<(String,), AckError>| {
-    ///     match res { Ok((status,)) => println!("{status}"), Err(e) => eprintln!("{e}") }
-    /// });
+    /// ```
+    /// # use std::{sync::Arc, time::Duration};
+    /// # use sio_server::{AckError, Socket};
+    /// # fn demo(socket: Arc<Socket>) {
+    /// socket.timeout(Duration::from_secs(5)).emit_with_callback(
+    ///     "request",
+    ///     &(1,),
+    ///     |res: Result<(String,), AckError>| match res {
+    ///         Ok((status,)) => println!("{status}"),
+    ///         Err(e) => eprintln!("{e}"),
+    ///     },
+    /// );
+    /// # }
     /// ```
     pub fn emit_with_callback<T, R, F>(self, event: &str, args: &T, callback: F)
     where

@@ -23,6 +23,19 @@ use sio_proto::{Encoded, Str, Value};
 use crate::adapter::{BroadcastOptions, Room, Sid};
 
 /// Connection state recovery settings (the reference's `connectionStateRecovery`).
+///
+/// ```
+/// use std::time::Duration;
+/// use sio_server::{RecoveryConfig, SocketIoConfig};
+/// let config = SocketIoConfig {
+///     connection_state_recovery: Some(RecoveryConfig {
+///         max_disconnection_duration: Duration::from_secs(30),
+///         ..Default::default()
+///     }),
+///     ..Default::default()
+/// };
+/// # drop(config);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryConfig {
     /// How long a disconnected session can be recovered (default 120 s).

@@ -19,7 +19,7 @@ use crate::client_files::ClientFiles;
 use crate::engine::{Engine, EngineHandler};
 
 /// The peer address of a connection, put in the request extensions by
-/// [`listen`] (read into `handshake.address`).
+/// [`serve`] (read into `handshake.address`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
 

@@ -43,6 +43,17 @@ pub(crate) fn run(fut: impl Future<Output = ()> + Send + 'static) {
 }
 
 /// Why an emit failed.
+///
+/// ```
+/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// use sio_server::EmitError;
+/// match socket.emit("connect", &()) {
+///     Err(EmitError::ReservedEvent(name)) => println!("{name} is reserved"),
+///     Err(e) => println!("not sent: {e}"),
+///     Ok(()) => {}
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmitError {
     /// The event name is reserved (`connect`, `disconnect`, ...).
@@ -57,6 +68,23 @@ pub enum EmitError {
 }
 
 /// Why an acknowledgement did not come.
+///
+/// ```
+/// # async fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// use std::time::Duration;
+/// use sio_server::AckError;
+/// let answer = socket
+///     .timeout(Duration::from_secs(5))
+///     .emit_with_ack::<_, (String,)>("question", &())
+///     .await;
+/// match answer {
+///     Ok((text,)) => println!("{text}"),
+///     Err(AckError::Timeout) => println!("no answer in time"),
+///     Err(AckError::Disconnected) => println!("gone"),
+///     Err(e) => println!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
     /// No answer within the timeout.
@@ -74,6 +102,18 @@ pub enum AckError {
 }
 
 /// Why a socket disconnected, with the reference's reason strings.
+///
+/// ```
+/// use sio_server::DisconnectReason;
+/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// socket.on_disconnect(|socket, reason| async move {
+///     if reason == DisconnectReason::ClientNamespaceDisconnect {
+///         println!("{} left ({reason})", socket.id()); // ... left (client namespace disconnect)
+///     }
+/// });
+/// # }
+/// assert_eq!(DisconnectReason::PingTimeout.as_str(), "ping timeout");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DisconnectReason {
     /// The transport failed.
@@ -133,6 +173,16 @@ impl std::fmt::Display for DisconnectReason {
 }
 
 /// The handshake details of a socket (`socket.handshake` in the reference).
+///
+/// ```
+/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// let handshake = socket.handshake();
+/// let user_agent = handshake.headers.get("user-agent");
+/// let room = handshake.query.get("room");
+/// let token = handshake.auth["token"].as_str();
+/// println!("{:?} {user_agent:?} {room:?} {token:?}", handshake.address);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Handshake {
     /// The headers of the connection's first request.
@@ -240,7 +290,25 @@ impl Conn {
     }
 }
 
-/// One client connected to one namespace.
+/// One client connected to one namespace: its id, rooms, handshake and
+/// data; emitting to it, listening to its events, acknowledgements both
+/// ways (the guide of the `sio` crate shows every method at work).
+///
+/// ```
+/// let io = sio_server::SocketIo::new(Default::default());
+/// io.ns("/", |socket| async move {
+///     socket.join("lobby");
+///     socket.emit("hello", &("world", 42)).ok();
+///     socket.on("chat message", |ev| async move {
+///         let Ok((text,)) = ev.args::<(String,)>() else { return };
+///         ev.socket().to("lobby").emit("chat message", &(text,)).ok();
+///         ev.ack(&("delivered",)).ok();
+///     });
+///     socket.on_disconnect(|socket, reason| async move {
+///         println!("{} disconnected: {reason}", socket.id());
+///     });
+/// });
+/// ```
 pub struct Socket {
     id: Sid,
     ns: Arc<Namespace>,
@@ -338,9 +406,11 @@ impl Socket {
 
     /// Joins one or more rooms.
     ///
-    /// ```ignore
+    /// ```
+    /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
     /// socket.join("room 237");
     /// socket.join(["a", "b"]);
+    /// # }
     /// ```
     pub fn join(&self, rooms: impl IntoRooms) {
         if self.connected() {
@@ -511,11 +581,13 @@ impl Socket {
     /// Registers a handler for `event`. Several handlers may listen to one
     /// event; they run in registration order.
     ///
-    /// ```ignore
-    /// socket.on("chat message", |ev: Event| async move {
-    ///     let (text,): (String,) = ev.args().unwrap();
+    /// ```
+    /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+    /// socket.on("chat message", |ev| async move {
+    ///     let Ok((text,)) = ev.args::<(String,)>() else { return };
     ///     ev.socket().broadcast().emit("chat message", &(text,)).ok();
     /// });
+    /// # }
     /// ```
     pub fn on<F, Fut>(&self, event: &str, handler: F) -> ListenerId
     where
@@ -562,6 +634,36 @@ impl Socket {
         }
         l.any.retain(|(x, _)| *x != id);
         l.any_outgoing.retain(|(x, _)| *x != id);
+    }
+
+    /// Removes every handler of every event (`socket.removeAllListeners()`);
+    /// the catch-all, middleware and disconnect listeners stay.
+    ///
+    /// ```
+    /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+    /// socket.on("a", |_| async {});
+    /// socket.on("a", |_| async {});
+    /// assert_eq!(socket.event_names(), ["a"]);
+    /// assert_eq!(socket.listener_count("a"), 2);
+    /// socket.remove_all_listeners();
+    /// assert!(socket.event_names().is_empty());
+    /// # }
+    /// ```
+    pub fn remove_all_listeners(&self) {
+        lock(&self.listeners).events.clear();
+    }
+
+    /// The events that have handlers (`socket.eventNames()`), in no
+    /// particular order.
+    pub fn event_names(&self) -> Vec<String> {
+        let l = lock(&self.listeners);
+        let names = l.events.iter().filter(|(_, list)| !list.is_empty());
+        names.map(|(name, _)| name.clone()).collect()
+    }
+
+    /// How many handlers `event` has (`socket.listenerCount(event)`).
+    pub fn listener_count(&self, event: &str) -> usize {
+        lock(&self.listeners).events.get(event).map_or(0, Vec::len)
     }
 
     /// Whether `event` has handlers.
@@ -891,6 +993,19 @@ struct EventInner {
 
 /// An incoming event: its name, its arguments, and the means to answer it.
 /// Cheap to clone.
+///
+/// ```
+/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+/// socket.on("update item", |ev| async move {
+///     // typed arguments, or ev.values() for dynamic ones
+///     let Ok((id, changes)) = ev.args::<(u32, serde_json::Value)>() else { return };
+///     println!("{} {id} {changes}", ev.name());
+///     if ev.wants_ack() {
+///         ev.ack(&(serde_json::json!({ "status": "ok" }),)).ok();
+///     }
+/// });
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Event(Arc<EventInner>);
 
@@ -928,8 +1043,12 @@ impl Event {
     /// The arguments as they arrived: emitting or acking them writes JSON
     /// arguments back byte for byte, without parsing them.
     ///
-    /// ```ignore
-    /// socket.on("echo", |ev| async move { ev.ack(&ev.arguments()).ok(); });
+    /// ```
+    /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
+    /// socket.on("echo", |ev| async move {
+    ///     ev.ack(&ev.arguments()).ok();
+    /// });
+    /// # }
     /// ```
     pub fn arguments(&self) -> Arguments {
         self.0

@@ -72,3 +72,26 @@ pub async fn spawn_ready(cmd: &mut Command) -> Child {
     .expect("server ready in time");
     child
 }
+
+/// The official Node.js conformance server on a free port, and its URL
+/// (killed when the `Child` is dropped).
+pub async fn official_server() -> (Child, String) {
+    let port = free_port();
+    let mut cmd = conformance(true);
+    cmd.arg("--port")
+        .arg(port.to_string())
+        .stderr(Stdio::null());
+    (
+        spawn_ready(&mut cmd).await,
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+/// Waits (at most 10 s) until `socket` is connected.
+pub async fn wait_connected(socket: &sio_client::Socket) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !socket.connected() {
+        assert!(tokio::time::Instant::now() < deadline, "connect in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

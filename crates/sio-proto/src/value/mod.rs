@@ -22,7 +22,20 @@ pub use number::Number;
 pub(crate) use ser::map_key;
 pub use ser::{to_value, SerializeError, ValueSerializer};
 
-/// An object: string keys in insertion order.
+/// An object: string keys in insertion order. Serializable, so a `Map`
+/// can be an argument itself.
+///
+/// ```
+/// use sio_proto::{Frame, Map, Parser, Value};
+/// let mut obj = Map::new();
+/// obj.insert("3".into(), Value::from("4"));
+/// obj.insert("5".into(), Value::from(bytes::Bytes::from_static(&[6])));
+/// let encoded = Parser::Json.encode_event("/", "hello", &(1, "2", &obj), None).unwrap();
+/// assert_eq!(
+///     encoded.head,
+///     Frame::from(r#"51-["hello",1,"2",{"3":"4","5":{"_placeholder":true,"num":0}}]"#)
+/// );
+/// ```
 pub type Map = indexmap::IndexMap<String, Value>;
 
 /// A dynamically typed Socket.IO value: JSON plus binary.
