@@ -16,6 +16,7 @@ mod polling;
 mod sid;
 mod socket;
 mod ws;
+mod ws_conn;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -75,8 +76,9 @@ pub struct EngineConfig {
     /// How long a server-side close waits for a polling client to come and
     /// fetch its last packets (default 30 s, the reference's `closeTimeout`).
     pub close_timeout: Duration,
-    /// The WebSocket read buffer, in bytes (default 4 KiB; larger messages
-    /// grow it while they are read).
+    /// The most bytes one WebSocket read takes (default and maximum 16 KiB).
+    /// Reads land in a buffer on the stack of the polling thread, not in one
+    /// kept per connection: only an incomplete frame is kept between reads.
     pub ws_read_buffer_size: usize,
 }
 
@@ -95,7 +97,7 @@ impl Default for EngineConfig {
             allow_request: None,
             max_buffered_packets: 10_000,
             close_timeout: Duration::from_millis(30_000),
-            ws_read_buffer_size: 4096,
+            ws_read_buffer_size: 16 * 1024,
         }
     }
 }
@@ -134,7 +136,7 @@ pub(crate) struct Session<H: EngineHandler> {
     pub socket: Arc<EngineSocket>,
     pub conn: H::Conn,
     /// The WebSocket of a completed upgrade, for the driver to take over.
-    pub ws_slot: Mutex<Option<ws::WsStream>>,
+    pub ws_slot: Mutex<Option<ws_conn::WsConn>>,
 }
 
 /// The error codes of the Engine.IO handshake and request checks.
