@@ -274,6 +274,8 @@ impl Namespace {
         for h in handlers {
             run(h(socket.clone()));
         }
+        // The handlers have registered their listeners (before any await).
+        socket.shrink_listeners();
     }
 
     // ---- broadcasting (every socket of the namespace) ----------------

@@ -190,15 +190,22 @@ impl MiddlewareError {
     }
 }
 
+#[derive(Clone)]
 struct Listener {
+    /// The event: a plain list is smaller than a map for the dozen events a
+    /// socket typically listens to, and as fast to search.
+    event: Box<str>,
     id: ListenerId,
     once: bool,
     f: EventFn,
 }
 
-#[derive(Default)]
+/// Every listener of a socket. Shared copy-on-write: an incoming event
+/// takes a snapshot (one reference count) instead of copying the lists, and
+/// a change made while a snapshot is in use copies them first.
+#[derive(Default, Clone)]
 struct Listeners {
-    events: HashMap<String, Vec<Listener>>,
+    events: Vec<Listener>,
     any: Vec<(ListenerId, AnyFn)>,
     any_outgoing: Vec<(ListenerId, AnyOutFn)>,
     middlewares: Vec<MiddlewareFn>,
@@ -247,7 +254,7 @@ pub struct Socket {
     pub(crate) conn: Arc<Conn>,
     handshake: Handshake,
     connected: AtomicBool,
-    listeners: Mutex<Listeners>,
+    listeners: Mutex<Arc<Listeners>>,
     acks: Mutex<HashMap<u64, PendingAck>>,
     data: Mutex<Value>,
     /// The private id of connection state recovery (when enabled).
@@ -285,7 +292,7 @@ impl Socket {
             conn,
             handshake,
             connected: AtomicBool::new(false),
-            listeners: Mutex::new(Listeners::default()),
+            listeners: Mutex::new(Arc::default()),
             acks: Mutex::new(HashMap::new()),
             data: Mutex::new(data),
             pid,
@@ -470,12 +477,8 @@ impl Socket {
 
     /// Calls the outgoing catch-all listeners, building the value only if any.
     pub(crate) fn notify_outgoing(&self, event: &str, args: impl FnOnce() -> Option<Value>) {
-        let listeners: Vec<AnyOutFn> = lock(&self.listeners)
-            .any_outgoing
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
-        if listeners.is_empty() {
+        let listeners = self.listeners();
+        if listeners.any_outgoing.is_empty() {
             return;
         }
         let args = match args() {
@@ -483,9 +486,30 @@ impl Socket {
             Some(Value::Null) | None => Value::Array(vec![]),
             Some(one) => Value::Array(vec![one]),
         };
-        for f in listeners {
+        for (_, f) in &listeners.any_outgoing {
             f(event, &args);
         }
+    }
+
+    /// A snapshot of the listeners.
+    fn listeners(&self) -> Arc<Listeners> {
+        lock(&self.listeners).clone()
+    }
+
+    /// Changes the listeners (copying them first if a snapshot is in use).
+    fn edit_listeners<R>(&self, f: impl FnOnce(&mut Listeners) -> R) -> R {
+        f(Arc::make_mut(&mut lock(&self.listeners)))
+    }
+
+    /// Frees the spare capacity of the listener lists, once the connection
+    /// handler has registered them: most sockets never change them again.
+    pub(crate) fn shrink_listeners(&self) {
+        self.edit_listeners(|l| {
+            l.events.shrink_to_fit();
+            l.any.shrink_to_fit();
+            l.middlewares.shrink_to_fit();
+            l.error.shrink_to_fit();
+        });
     }
 
     /// How many acknowledgements this socket is waiting for.
@@ -541,61 +565,51 @@ impl Socket {
     {
         let id = next_listener();
         let f: EventFn = Arc::new(move |ev| Box::pin(handler(ev)));
-        lock(&self.listeners)
-            .events
-            .entry(event.to_owned())
-            .or_default()
-            .push(Listener { id, once, f });
+        let event = event.into();
+        self.edit_listeners(|l| l.events.push(Listener { event, id, once, f }));
         id
     }
 
     /// Removes every handler of `event`.
     pub fn off(&self, event: &str) {
-        lock(&self.listeners).events.remove(event);
+        self.edit_listeners(|l| l.events.retain(|x| &*x.event != event));
     }
 
     /// Removes one listener (of any kind) by id.
     pub fn off_listener(&self, id: ListenerId) {
-        let mut l = lock(&self.listeners);
-        for list in l.events.values_mut() {
-            list.retain(|x| x.id != id);
-        }
-        l.any.retain(|(x, _)| *x != id);
-        l.any_outgoing.retain(|(x, _)| *x != id);
+        self.edit_listeners(|l| {
+            l.events.retain(|x| x.id != id);
+            l.any.retain(|(x, _)| *x != id);
+            l.any_outgoing.retain(|(x, _)| *x != id);
+        });
     }
 
     /// Whether `event` has handlers.
     pub fn has_listeners(&self, event: &str) -> bool {
-        lock(&self.listeners)
-            .events
-            .get(event)
-            .is_some_and(|l| !l.is_empty())
+        self.listeners().events.iter().any(|x| &*x.event == event)
     }
 
     /// A catch-all listener, called for every incoming event before the
     /// packet middlewares and the event's handlers.
     pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
         let id = next_listener();
-        lock(&self.listeners).any.push((id, Arc::new(listener)));
+        self.edit_listeners(|l| l.any.push((id, Arc::new(listener))));
         id
     }
 
     /// Like [`on_any`](Socket::on_any), called before the others.
     pub fn prepend_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
         let id = next_listener();
-        lock(&self.listeners)
-            .any
-            .insert(0, (id, Arc::new(listener)));
+        self.edit_listeners(|l| l.any.insert(0, (id, Arc::new(listener))));
         id
     }
 
     /// Removes one catch-all listener, or all of them with `None`.
     pub fn off_any(&self, id: Option<ListenerId>) {
-        let mut l = lock(&self.listeners);
-        match id {
+        self.edit_listeners(|l| match id {
             Some(id) => l.any.retain(|(x, _)| *x != id),
             None => l.any.clear(),
-        }
+        });
     }
 
     /// A catch-all listener for outgoing events: called with the event name
@@ -605,9 +619,7 @@ impl Socket {
         listener: F,
     ) -> ListenerId {
         let id = next_listener();
-        lock(&self.listeners)
-            .any_outgoing
-            .push((id, Arc::new(listener)));
+        self.edit_listeners(|l| l.any_outgoing.push((id, Arc::new(listener))));
         id
     }
 
@@ -617,19 +629,16 @@ impl Socket {
         listener: F,
     ) -> ListenerId {
         let id = next_listener();
-        lock(&self.listeners)
-            .any_outgoing
-            .insert(0, (id, Arc::new(listener)));
+        self.edit_listeners(|l| l.any_outgoing.insert(0, (id, Arc::new(listener))));
         id
     }
 
     /// Removes one outgoing catch-all listener, or all of them with `None`.
     pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
-        let mut l = lock(&self.listeners);
-        match id {
+        self.edit_listeners(|l| match id {
             Some(id) => l.any_outgoing.retain(|(x, _)| *x != id),
             None => l.any_outgoing.clear(),
-        }
+        });
     }
 
     /// A packet middleware (`socket.use` in the reference): runs for every
@@ -639,7 +648,7 @@ impl Socket {
     where
         F: Fn(&Event) -> Result<(), MiddlewareError> + Send + Sync + 'static,
     {
-        lock(&self.listeners).middlewares.push(Arc::new(middleware));
+        self.edit_listeners(|l| l.middlewares.push(Arc::new(middleware)));
     }
 
     /// Listens to errors from packet middlewares.
@@ -647,7 +656,7 @@ impl Socket {
         &self,
         listener: F,
     ) {
-        lock(&self.listeners).error.push(Arc::new(listener));
+        self.edit_listeners(|l| l.error.push(Arc::new(listener)));
     }
 
     /// Called when the socket is about to disconnect (its rooms still set).
@@ -656,9 +665,8 @@ impl Socket {
         F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.listeners)
-            .disconnecting
-            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        let f: DisconnectFn = Arc::new(move |s, r| Box::pin(handler(s, r)));
+        self.edit_listeners(|l| l.disconnecting.push(f));
     }
 
     /// Called when the socket has disconnected.
@@ -667,9 +675,8 @@ impl Socket {
         F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.listeners)
-            .disconnect
-            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        let f: DisconnectFn = Arc::new(move |s, r| Box::pin(handler(s, r)));
+        self.edit_listeners(|l| l.disconnect.push(f));
     }
 
     // ---- lifecycle ---------------------------------------------------
@@ -730,11 +737,8 @@ impl Socket {
         if !self.connected.swap(false, Ordering::AcqRel) {
             return;
         }
-        let (disconnecting, disconnect) = {
-            let l = lock(&self.listeners);
-            (l.disconnecting.clone(), l.disconnect.clone())
-        };
-        for f in disconnecting {
+        let listeners = self.listeners();
+        for f in &listeners.disconnecting {
             run(f(self.clone(), reason));
         }
         if let (Some(recovery), Some(pid)) = (&self.ns.recovery, &self.pid) {
@@ -754,11 +758,11 @@ impl Socket {
                 PendingAck::Broadcast(c) => c.fail_one(),
             }
         }
-        for f in disconnect {
+        for f in &listeners.disconnect {
             run(f(self.clone(), reason));
         }
         // Listeners hold closures that may hold this socket: break the cycle.
-        *lock(&self.listeners) = Listeners::default();
+        *lock(&self.listeners) = Arc::default();
     }
 
     /// An incoming packet for this socket (not CONNECT / CONNECT_ERROR).
@@ -794,20 +798,13 @@ impl Socket {
             ack_id: packet.id,
             acked: AtomicBool::new(false),
         }));
-        let (any, middlewares) = {
-            let l = lock(&self.listeners);
-            (
-                l.any.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>(),
-                l.middlewares.clone(),
-            )
-        };
-        for f in any {
+        let listeners = self.listeners();
+        for (_, f) in &listeners.any {
             f(&event);
         }
-        for m in middlewares {
+        for m in &listeners.middlewares {
             if let Err(err) = m(&event) {
-                let errors = lock(&self.listeners).error.clone();
-                for f in errors {
+                for f in &self.listeners().error {
                     f(self, &err);
                 }
                 return;
@@ -816,19 +813,18 @@ impl Socket {
         if !self.connected() {
             return;
         }
-        let handlers: Vec<EventFn> = {
-            let mut l = lock(&self.listeners);
-            match l.events.get_mut(event.name()) {
-                Some(list) => {
-                    let out = list.iter().map(|x| x.f.clone()).collect();
-                    list.retain(|x| !x.once);
-                    out
-                }
-                None => Vec::new(),
-            }
-        };
-        for f in handlers {
-            run(f(event.clone()));
+        let name = event.name();
+        let mut once = false;
+        for x in listeners.events.iter().filter(|x| &*x.event == name) {
+            once |= x.once;
+            run((x.f)(event.clone()));
+        }
+        if once {
+            let ids: Vec<ListenerId> = (listeners.events.iter())
+                .filter(|x| x.once && &*x.event == name)
+                .map(|x| x.id)
+                .collect();
+            self.edit_listeners(|l| l.events.retain(|x| !ids.contains(&x.id)));
         }
     }
 }

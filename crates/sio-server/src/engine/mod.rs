@@ -472,12 +472,39 @@ fn clone_parts<B>(req: &Request<B>) -> Request<()> {
 /// What the handshake looked like, for the layers above.
 pub(crate) fn handshake_of<B>(req: &Request<B>) -> HandshakeRequest {
     HandshakeRequest {
-        headers: req.headers().clone(),
-        uri: req.uri().clone(),
+        headers: compact_headers(req.headers()),
+        uri: req
+            .uri()
+            .to_string()
+            .parse()
+            .unwrap_or_else(|_| req.uri().clone()),
         remote_addr: req.extensions().get::<crate::RemoteAddr>().map(|a| a.0),
         secure: req.uri().scheme() == Some(&http::uri::Scheme::HTTPS),
         time: std::time::SystemTime::now(),
     }
+}
+
+/// A copy of `headers` that owns its bytes: hyper's values are slices of
+/// its read buffer (8 KiB or more), which a clone would keep alive for as
+/// long as the session. All values share one allocation here.
+fn compact_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let total = headers.values().map(|v| v.len()).sum();
+    let mut all = Vec::with_capacity(total);
+    for v in headers.values() {
+        all.extend_from_slice(v.as_bytes());
+    }
+    let all = Bytes::from(all);
+    let mut out = http::HeaderMap::with_capacity(headers.len());
+    let mut at = 0;
+    for (name, v) in headers {
+        let bytes = all.slice(at..at + v.len());
+        at += v.len();
+        // Re-validating bytes that were a valid value cannot fail.
+        let mut value = http::HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| v.clone());
+        value.set_sensitive(v.is_sensitive());
+        out.append(name.clone(), value);
+    }
+    out
 }
 
 pub(crate) fn empty(status: StatusCode) -> Response<EngineBody> {

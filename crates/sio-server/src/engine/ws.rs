@@ -6,12 +6,11 @@ use std::time::Instant;
 
 use http::{header, Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use sio_proto::engine::{HeartbeatAction, Packet, PacketType};
 use sio_proto::{Frame, Str};
 
 use super::socket::{Life, Upgrade};
-use super::ws_conn::{WsConn, WsError};
+use super::ws_conn::{WsConn, WsError, WsIo};
 use super::{handshake_of, CloseReason, Engine, EngineBody, EngineHandler, Session, TransportKind};
 
 /// Whether the request asks to switch to WebSocket.
@@ -59,12 +58,10 @@ pub(crate) fn accept<H: EngineHandler, B>(
                 return;
             }
         };
+        let (io, early) = WsIo::from_upgraded(upgraded);
         let config = &engine.config;
-        let ws = WsConn::new(
-            TokioIo::new(upgraded),
-            config.max_payload,
-            config.ws_read_buffer_size,
-        );
+        let ws = WsConn::new(io, &early, config.max_payload, config.ws_read_buffer_size);
+        drop(early);
         match sid {
             None => {
                 let session =

@@ -24,9 +24,84 @@ use sio_proto::engine::Packet;
 use sio_proto::websocket::{apply_mask, write_head, FrameError, FrameHead, Opcode, MAX_HEAD};
 use sio_proto::{Frame, Str};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
-/// The upgraded connection under a WebSocket.
-pub(crate) type WsIo = TokioIo<hyper::upgrade::Upgraded>;
+/// The connection under a WebSocket: the bare TCP stream when the server
+/// is [`serve`](crate::serve) (hyper's buffers freed), else whatever hyper's
+/// upgrade gives (behind another server, TLS, ...).
+pub(crate) enum WsIo {
+    Tcp(TcpStream),
+    Upgraded(TokioIo<hyper::upgrade::Upgraded>),
+}
+
+impl WsIo {
+    /// The connection of an upgrade, and the bytes hyper had read past the
+    /// request (frames the client sent without waiting for the 101).
+    pub(crate) fn from_upgraded(upgraded: hyper::upgrade::Upgraded) -> (WsIo, Bytes) {
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => (WsIo::Tcp(parts.io.into_inner()), parts.read_buf),
+            Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), Bytes::new()),
+        }
+    }
+}
+
+impl AsyncRead for WsIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            WsIo::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WsIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            WsIo::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            WsIo::Upgraded(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            WsIo::Tcp(s) => s.is_write_vectored(),
+            WsIo::Upgraded(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_flush(cx),
+            WsIo::Upgraded(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            WsIo::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
 
 /// The most bytes one read takes (the stack buffer).
 const READ_CHUNK: usize = 16 * 1024;
@@ -75,11 +150,12 @@ pub(crate) struct WsConn {
 }
 
 impl WsConn {
+    /// `early`: bytes already read from the connection (they come first).
     /// `max_payload` bounds one message; `read_chunk` one read (at most 16 KiB).
-    pub(crate) fn new(io: WsIo, max_payload: usize, read_chunk: usize) -> WsConn {
+    pub(crate) fn new(io: WsIo, early: &[u8], max_payload: usize, read_chunk: usize) -> WsConn {
         WsConn {
             io,
-            partial: Vec::new(),
+            partial: early.to_vec(),
             fragments: None,
             out: Vec::new(),
             max_payload,
