@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sio_proto::packet::{is_reserved_event, Arguments, PayloadError};
-use sio_proto::{Encoded, Packet, PacketType, Parser, Payload, Str, Value};
+use sio_proto::{Encoded, Frame, Packet, PacketType, Parser, Payload, Str, Value};
 use tokio::sync::oneshot;
 
 use crate::adapter::{Room, Sid};
@@ -33,7 +33,11 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// Runs a handler's future: polled once here, continued in a task if it waits.
 pub(crate) fn run(fut: impl Future<Output = ()> + Send + 'static) {
-    let mut fut: BoxFuture = Box::pin(fut);
+    run_boxed(Box::pin(fut))
+}
+
+/// [`run`] for a future already boxed (event handlers return one).
+pub(crate) fn run_boxed(mut fut: BoxFuture) {
     let mut cx = Context::from_waker(Waker::noop());
     if fut.as_mut().poll(&mut cx).is_pending() {
         // The task polls again with a real waker before anything can be lost:
@@ -236,6 +240,17 @@ pub(crate) struct Conn {
 impl Conn {
     pub fn sockets_lock(&self) -> MutexGuard<'_, indexmap::IndexMap<Str, Arc<Socket>>> {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends an encoded packet that nobody else sends: its frames move to
+    /// the outbox (no copy, no reference count taken).
+    pub fn send_owned(&self, encoded: Encoded) -> Result<(), SendError> {
+        let Encoded { head, attachments } = encoded;
+        if attachments.is_empty() {
+            return self.engine.send(head);
+        }
+        let frames = std::iter::once(head).chain(attachments.into_iter().map(Frame::Binary));
+        self.engine.send_all(frames.collect::<Vec<_>>().into_iter())
     }
 
     /// Sends encoded frames; `volatile` drops them when the transport is busy.
@@ -471,7 +486,11 @@ impl Socket {
                 }
             })?;
         self.notify_outgoing(event, || sio_proto::to_value(args).ok());
-        self.conn.send(&encoded, volatile)?;
+        if volatile {
+            self.conn.send(&encoded, true)?;
+        } else {
+            self.conn.send_owned(encoded)?;
+        }
         Ok(())
     }
 
@@ -790,10 +809,13 @@ impl Socket {
 
     fn on_event(self: &Arc<Self>, packet: Packet) {
         let Some(data) = packet.data else { return };
-        let Ok(name) = data.event_name() else { return };
+        let Ok((name, args)) = data.event_parts() else {
+            return;
+        };
         let event = Event(Arc::new(EventInner {
             socket: self.clone(),
             name,
+            args,
             data,
             ack_id: packet.id,
             acked: AtomicBool::new(false),
@@ -817,7 +839,7 @@ impl Socket {
         let mut once = false;
         for x in listeners.events.iter().filter(|x| &*x.event == name) {
             once |= x.once;
-            run((x.f)(event.clone()));
+            run_boxed((x.f)(event.clone()));
         }
         if once {
             let ids: Vec<ListenerId> = (listeners.events.iter())
@@ -879,7 +901,9 @@ impl<T: IntoRooms, const N: usize> IntoRooms for [T; N] {
 
 struct EventInner {
     socket: Arc<Socket>,
-    name: String,
+    name: Str,
+    /// Read with the name, in the same pass over the text.
+    args: Arguments,
     data: Payload,
     ack_id: Option<u64>,
     acked: AtomicBool,
@@ -928,10 +952,7 @@ impl Event {
     /// socket.on("echo", |ev| async move { ev.ack(&ev.arguments()).ok(); });
     /// ```
     pub fn arguments(&self) -> Arguments {
-        self.0
-            .data
-            .arguments(PacketType::Event)
-            .unwrap_or_else(|_| Arguments::default())
+        self.0.args.clone()
     }
 
     /// The raw data: `[name, ...args]`.
@@ -956,7 +977,7 @@ impl Event {
         }
         let socket = &self.0.socket;
         let encoded = socket.conn.parser.encode_ack(socket.ns.name(), id, args)?;
-        socket.conn.send(&encoded, false)?;
+        socket.conn.send_owned(encoded)?;
         Ok(())
     }
 }

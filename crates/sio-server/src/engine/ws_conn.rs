@@ -107,7 +107,7 @@ impl AsyncWrite for WsIo {
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Frames per vectored write.
-const BATCH: usize = 32;
+const BATCH: usize = 16;
 
 /// Why reading stopped.
 #[derive(Debug)]
