@@ -17,6 +17,7 @@ use sio_proto::engine::{Heartbeat, Packet};
 use sio_proto::{Frame, Str};
 use tokio::sync::Notify;
 
+use super::ws_conn::Unwritten;
 use super::EngineConfig;
 
 /// Which transport carries a session.
@@ -102,6 +103,19 @@ pub(crate) enum Life {
     Closed(CloseReason),
 }
 
+impl State {
+    /// Nothing queued or being written.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.outbox.is_empty() && !self.writing && self.leftover.is_none()
+    }
+
+    /// The stream to write to now, if a direct write may go.
+    fn direct_now(&self) -> Option<Arc<tokio::net::TcpStream>> {
+        let tcp = self.direct.as_ref()?;
+        (self.is_idle() && self.transport == TransportKind::WebSocket).then(|| tcp.clone())
+    }
+}
+
 pub(crate) struct State {
     pub outbox: VecDeque<Packet>,
     pub transport: TransportKind,
@@ -112,6 +126,13 @@ pub(crate) struct State {
     pub life: Life,
     /// A GET carried the close packet: later requests are for a gone session.
     pub close_delivered: bool,
+    /// On WebSocket over a bare TCP stream: the stream, for senders to
+    /// write to directly while nothing is queued (see `ws_conn::write_now`).
+    pub direct: Option<Arc<tokio::net::TcpStream>>,
+    /// The WebSocket driver is writing (senders must queue behind it).
+    pub writing: bool,
+    /// Bytes of a direct write the socket did not take: they go first.
+    pub leftover: Option<bytes::Bytes>,
 }
 
 /// What the handshake request looked like (for `socket.handshake`).
@@ -172,6 +193,9 @@ impl EngineSocket {
                 post_pending: false,
                 life: Life::Open,
                 close_delivered: false,
+                direct: None,
+                writing: false,
+                leftover: None,
             }),
             writer: Notify::new(),
             driver: Notify::new(),
@@ -214,7 +238,7 @@ impl EngineSocket {
         let s = self.lock();
         s.life == Life::Open
             && match s.transport {
-                TransportKind::WebSocket => s.outbox.is_empty(),
+                TransportKind::WebSocket => s.is_idle(),
                 TransportKind::Polling => s.get_pending && s.upgrade != Upgrade::Probing,
             }
     }
@@ -234,7 +258,23 @@ impl EngineSocket {
         if s.outbox.len() + frames.len() > self.config.max_buffered_packets {
             return Err(SendError::Full);
         }
-        s.outbox.extend(frames.map(Packet::from_frame_data));
+        if let Some(tcp) = s.direct_now() {
+            // Nothing queued, nobody writing: straight to the socket, no
+            // task woken (and under the lock, so nothing overtakes it).
+            match super::ws_conn::write_now(&tcp, frames) {
+                Unwritten::None => return Ok(()),
+                Unwritten::Frames(rest) => s
+                    .outbox
+                    .extend(rest.into_iter().map(Packet::from_frame_data)),
+                Unwritten::Partial(bytes, rest) => {
+                    s.leftover = Some(bytes);
+                    s.outbox
+                        .extend(rest.into_iter().map(Packet::from_frame_data));
+                }
+            }
+        } else {
+            s.outbox.extend(frames.map(Packet::from_frame_data));
+        }
         drop(s);
         self.writer.notify_one();
         Ok(())

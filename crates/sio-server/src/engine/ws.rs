@@ -112,7 +112,7 @@ async fn probe<H: EngineHandler>(engine: Arc<Engine<H>>, sid: String, mut ws: Ws
             };
             match Packet::decode_text(text) {
                 Ok(p) if p.kind == PacketType::Ping && p.is_probe() => {
-                    if ws.send([&Packet::pong_probe()], false).await.is_err() {
+                    if ws.send(None, [&Packet::pong_probe()], false).await.is_err() {
                         return false;
                     }
                     socket.lock().upgrade = Upgrade::Probing;
@@ -202,18 +202,29 @@ pub(crate) async fn drive<H: EngineHandler>(
     // The outbox is swapped with this one (emptied, its capacity kept), so
     // taking a batch allocates nothing.
     let mut batch = std::collections::VecDeque::new();
-    let mut armed = socket.lock().heartbeat.deadline();
+    let mut armed = {
+        let mut s = socket.lock();
+        // Direct writes frame binary as is: not for `b64=1` clients.
+        s.direct = ws.tcp().filter(|_| !base64_binary).cloned();
+        s.heartbeat.deadline()
+    };
     let sleep = tokio::time::sleep_until(armed.into());
     tokio::pin!(sleep);
     let reason = 'session: loop {
         let notified = socket.writer.notified();
-        let (life, deadline) = {
+        let (life, deadline, leftover) = {
             let mut s = socket.lock();
             std::mem::swap(&mut s.outbox, &mut batch);
-            (s.life, s.heartbeat.deadline())
+            let leftover = s.leftover.take();
+            // Senders queue behind what this task writes now.
+            s.writing = !batch.is_empty() || leftover.is_some() || ws.has_output();
+            (s.life, s.heartbeat.deadline(), leftover)
         };
-        if !batch.is_empty() {
-            if ws.send(batch.iter(), base64_binary).await.is_err() {
+        if !batch.is_empty() || leftover.is_some() {
+            let sent = ws
+                .send(leftover.as_deref(), batch.iter(), base64_binary)
+                .await;
+            if sent.is_err() {
                 break 'session CloseReason::TransportError;
             }
             batch.clear();
@@ -223,6 +234,16 @@ pub(crate) async fn drive<H: EngineHandler>(
         }
         if ws.has_output() && ws.flush().await.is_err() {
             break 'session CloseReason::TransportError;
+        }
+        {
+            let mut s = socket.lock();
+            if s.writing {
+                s.writing = false;
+                // Queued while this task was writing: go round again.
+                if !s.outbox.is_empty() || s.leftover.is_some() {
+                    continue;
+                }
+            }
         }
         match life {
             Life::Open => {}
@@ -261,6 +282,7 @@ pub(crate) async fn drive<H: EngineHandler>(
         if matches!(s.life, Life::Open | Life::Closing(_)) {
             s.life = Life::Closed(reason);
         }
+        s.direct = None;
     }
     ws.close(close_code).await;
     engine.finish(&session, reason);

@@ -15,6 +15,7 @@ use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use base64::Engine as _;
@@ -27,10 +28,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The connection under a WebSocket: the bare TCP stream when the server
-/// is [`serve`](crate::serve) (hyper's buffers freed), else whatever hyper's
-/// upgrade gives (behind another server, TLS, ...).
+/// is [`serve`](crate::serve) (hyper's buffers freed, and shared so that a
+/// sender can write a frame straight to it, see [`write_now`]), else
+/// whatever hyper's upgrade gives (behind another server, TLS, ...).
 pub(crate) enum WsIo {
-    Tcp(TcpStream),
+    Tcp(Arc<TcpStream>),
     Upgraded(TokioIo<hyper::upgrade::Upgraded>),
 }
 
@@ -39,7 +41,7 @@ impl WsIo {
     /// request (frames the client sent without waiting for the 101).
     pub(crate) fn from_upgraded(upgraded: hyper::upgrade::Upgraded) -> (WsIo, Bytes) {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => (WsIo::Tcp(parts.io.into_inner()), parts.read_buf),
+            Ok(parts) => (WsIo::Tcp(Arc::new(parts.io.into_inner())), parts.read_buf),
             Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), Bytes::new()),
         }
     }
@@ -52,7 +54,22 @@ impl AsyncRead for WsIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            WsIo::Tcp(s) => loop {
+                ready!(s.poll_read_ready(cx))?;
+                // SAFETY: `try_read_buf` only writes into the unfilled part
+                // and returns how many bytes it initialized there.
+                let unfilled = unsafe { buf.unfilled_mut() };
+                match s.try_read_buf(&mut &mut *unfilled) {
+                    Ok(n) => {
+                        // SAFETY: see above, `n` bytes were written.
+                        unsafe { buf.assume_init(n) };
+                        buf.advance(n);
+                        return Poll::Ready(Ok(()));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            },
             WsIo::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -65,7 +82,13 @@ impl AsyncWrite for WsIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            WsIo::Tcp(s) => loop {
+                ready!(s.poll_write_ready(cx))?;
+                match s.try_write(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    r => return Poll::Ready(r),
+                }
+            },
             WsIo::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
@@ -76,31 +99,156 @@ impl AsyncWrite for WsIo {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            WsIo::Tcp(s) => loop {
+                ready!(s.poll_write_ready(cx))?;
+                match s.try_write_vectored(bufs) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    r => return Poll::Ready(r),
+                }
+            },
             WsIo::Upgraded(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match self {
-            WsIo::Tcp(s) => s.is_write_vectored(),
+            WsIo::Tcp(_) => true,
             WsIo::Upgraded(s) => s.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_flush(cx),
+            WsIo::Tcp(_) => Poll::Ready(Ok(())),
             WsIo::Upgraded(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            // Shared: the socket closes when the last reference goes.
+            WsIo::Tcp(_) => Poll::Ready(Ok(())),
             WsIo::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
+}
+
+/// Headers and payload slices of up to [`BATCH`] frames, for one vectored
+/// write: built on the stack, pointing at the payloads (no copy).
+struct Iov<'a> {
+    /// The frame header and, for text packets, the Engine.IO type digit.
+    heads: [[u8; MAX_HEAD + 1]; BATCH],
+    head_lens: [usize; BATCH],
+    payloads: [&'a [u8]; BATCH],
+    n: usize,
+}
+
+impl<'a> Iov<'a> {
+    fn new() -> Self {
+        Iov {
+            heads: [[0; MAX_HEAD + 1]; BATCH],
+            head_lens: [0; BATCH],
+            payloads: [&[]; BATCH],
+            n: 0,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.n == BATCH
+    }
+
+    /// Adds one frame: `digit` (the Engine.IO type) goes before the payload.
+    fn push(&mut self, opcode: Opcode, digit: Option<u8>, payload: &'a [u8]) {
+        let i = self.n;
+        let len = payload.len() + usize::from(digit.is_some());
+        let mut h = write_head(&mut self.heads[i], true, opcode, len as u64, None);
+        if let Some(d) = digit {
+            self.heads[i][h] = d;
+            h += 1;
+        }
+        self.head_lens[i] = h;
+        self.payloads[i] = payload;
+        self.n += 1;
+    }
+
+    /// Adds an Engine.IO message (text or binary).
+    fn push_message(&mut self, frame: &'a Frame) {
+        match frame {
+            Frame::Text(t) => self.push(Opcode::Text, Some(b'4'), t.as_bytes()),
+            Frame::Binary(b) => self.push(Opcode::Binary, None, b),
+        }
+    }
+
+    fn slices(&self) -> ([IoSlice<'_>; 2 * BATCH], usize) {
+        let mut slices = [IoSlice::new(&[]); 2 * BATCH];
+        for i in 0..self.n {
+            slices[2 * i] = IoSlice::new(&self.heads[i][..self.head_lens[i]]);
+            slices[2 * i + 1] = IoSlice::new(self.payloads[i]);
+        }
+        (slices, 2 * self.n)
+    }
+}
+
+/// What [`write_now`] could not write.
+pub(crate) enum Unwritten {
+    /// Nothing: every frame went out.
+    None,
+    /// The socket took nothing: send these frames later, in order.
+    Frames(Vec<Frame>),
+    /// The socket took part: these bytes (the rest of the frames begun)
+    /// first, then these frames.
+    Partial(Bytes, Vec<Frame>),
+}
+
+/// Writes Engine.IO messages straight to the socket, without waiting and
+/// without waking the connection's task: what a sender does when nothing
+/// else is queued for that connection (acks answered from a handler, and
+/// broadcasts, which then cost no task wake-up per recipient).
+pub(crate) fn write_now(tcp: &TcpStream, frames: impl Iterator<Item = Frame>) -> Unwritten {
+    let mut frames = frames.peekable();
+    let mut batch: [Option<Frame>; BATCH] = Default::default();
+    let mut count = 0;
+    while count < BATCH {
+        match frames.next() {
+            Some(f) => batch[count] = Some(f),
+            None => break,
+        }
+        count += 1;
+    }
+    let mut iov = Iov::new();
+    for f in batch[..count].iter().flatten() {
+        iov.push_message(f);
+    }
+    let (mut slices, n) = iov.slices();
+    let mut rest: &mut [IoSlice<'_>] = &mut slices[..n];
+    let mut written_any = false;
+    while !rest.is_empty() {
+        match tcp.try_write_vectored(rest) {
+            Ok(0) => break,
+            Ok(n) => {
+                written_any = true;
+                IoSlice::advance_slices(&mut rest, n);
+            }
+            Err(_) => break,
+        }
+    }
+    let later: Vec<Frame> = frames.collect();
+    if rest.is_empty() {
+        if later.is_empty() {
+            return Unwritten::None;
+        }
+        return Unwritten::Frames(later);
+    }
+    if !written_any {
+        let mut all: Vec<Frame> = batch[..count].iter_mut().filter_map(Option::take).collect();
+        all.extend(later);
+        return Unwritten::Frames(all);
+    }
+    let mut bytes = Vec::with_capacity(rest.iter().map(|s| s.len()).sum());
+    for s in rest.iter() {
+        bytes.extend_from_slice(s);
+    }
+    Unwritten::Partial(Bytes::from(bytes), later)
 }
 
 /// The most bytes one read takes (the stack buffer).
@@ -300,13 +448,23 @@ impl WsConn {
         self.out.extend_from_slice(payload);
     }
 
-    /// Sends Engine.IO packets, one frame each, in order: written at once
-    /// as far as the socket takes them, the rest when it can.
+    /// Sends bytes already framed (the rest of a direct write), then
+    /// Engine.IO packets, one frame each, in order: written at once as far
+    /// as the socket takes them, the rest when it can.
     /// `base64_binary`: binary goes as `b` + base64 text (`b64=1` clients).
-    pub(crate) async fn send<'a, I>(&mut self, packets: I, base64_binary: bool) -> io::Result<()>
+    pub(crate) async fn send<'a, I>(
+        &mut self,
+        framed: Option<&[u8]>,
+        packets: I,
+        base64_binary: bool,
+    ) -> io::Result<()>
     where
         I: IntoIterator<Item = &'a Packet>,
     {
+        if let Some(bytes) = framed {
+            self.out.extend_from_slice(bytes);
+            self.flush().await?;
+        }
         let mut packets = packets.into_iter().peekable();
         // Rare, so allocated: the base64 texts, in packet order.
         let mut encoded: Vec<Vec<u8>> = Vec::new();
@@ -343,39 +501,24 @@ impl WsConn {
         packets: &mut impl Iterator<Item = &'a Packet>,
         base64: &mut impl Iterator<Item = &'a [u8]>,
     ) -> io::Result<()> {
-        // The frame header and, for text packets, the type digit.
-        let mut heads = [[0u8; MAX_HEAD + 1]; BATCH];
-        let mut head_lens = [0usize; BATCH];
-        let mut payloads: [&[u8]; BATCH] = [&[]; BATCH];
-        let mut n = 0;
+        let mut iov = Iov::new();
         for packet in packets.by_ref() {
-            let (opcode, digit, payload): (Opcode, Option<u8>, &[u8]) = match &packet.data {
-                None => (Opcode::Text, Some(packet.kind.digit()), &[]),
-                Some(Frame::Text(t)) => (Opcode::Text, Some(packet.kind.digit()), t.as_bytes()),
+            match &packet.data {
+                None => iov.push(Opcode::Text, Some(packet.kind.digit()), &[]),
+                Some(Frame::Text(t)) => {
+                    iov.push(Opcode::Text, Some(packet.kind.digit()), t.as_bytes())
+                }
                 Some(Frame::Binary(b)) => match base64.next() {
-                    Some(text) => (Opcode::Text, None, text),
-                    None => (Opcode::Binary, None, b.as_ref()),
+                    Some(text) => iov.push(Opcode::Text, None, text),
+                    None => iov.push(Opcode::Binary, None, b),
                 },
-            };
-            let len = payload.len() + usize::from(digit.is_some());
-            let mut h = write_head(&mut heads[n], true, opcode, len as u64, None);
-            if let Some(d) = digit {
-                heads[n][h] = d;
-                h += 1;
             }
-            head_lens[n] = h;
-            payloads[n] = payload;
-            n += 1;
-            if n == BATCH {
+            if iov.is_full() {
                 break;
             }
         }
-        let mut slices: [IoSlice<'_>; 2 * BATCH] = [IoSlice::new(&[]); 2 * BATCH];
-        for i in 0..n {
-            slices[2 * i] = IoSlice::new(&heads[i][..head_lens[i]]);
-            slices[2 * i + 1] = IoSlice::new(payloads[i]);
-        }
-        let mut rest: &mut [IoSlice<'_>] = &mut slices[..2 * n];
+        let (mut slices, n) = iov.slices();
+        let mut rest: &mut [IoSlice<'_>] = &mut slices[..n];
         // Only write directly when nothing older is waiting.
         while self.out.is_empty() && !rest.is_empty() {
             match Pin::new(&mut self.io).poll_write_vectored(cx, rest) {
@@ -389,6 +532,14 @@ impl WsConn {
             self.out.extend_from_slice(s);
         }
         Ok(())
+    }
+
+    /// The shared TCP stream, when the connection is one.
+    pub(crate) fn tcp(&self) -> Option<&Arc<TcpStream>> {
+        match &self.io {
+            WsIo::Tcp(s) => Some(s),
+            WsIo::Upgraded(_) => None,
+        }
     }
 
     /// Writes what `out` holds, then frees it.
