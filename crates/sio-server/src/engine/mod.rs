@@ -14,6 +14,7 @@
 mod cors;
 mod polling;
 mod sid;
+pub(crate) mod sid_hash;
 mod socket;
 mod ws;
 mod ws_conn;

@@ -189,6 +189,53 @@ impl<'a> Iov<'a> {
     }
 }
 
+/// [`write_now`] of one frame (most packets): no batch to build.
+fn write_one(tcp: &TcpStream, mut frames: impl Iterator<Item = Frame>) -> Unwritten {
+    let Some(frame) = frames.next() else {
+        return Unwritten::None;
+    };
+    let mut head = [0u8; MAX_HEAD + 1];
+    let (opcode, digit, payload) = match &frame {
+        Frame::Text(t) => (Opcode::Text, 1, t.as_bytes().as_ref()),
+        Frame::Binary(b) => (Opcode::Binary, 0, b.as_ref()),
+    };
+    let mut h = write_head(
+        &mut head,
+        true,
+        opcode,
+        (payload.len() + digit) as u64,
+        None,
+    );
+    if digit == 1 {
+        head[h] = b'4';
+        h += 1;
+    }
+    let mut slices = [IoSlice::new(&head[..h]), IoSlice::new(payload)];
+    let mut rest: &mut [IoSlice<'_>] = &mut slices;
+    let total = h + payload.len();
+    let mut written = 0;
+    while written < total {
+        match tcp.try_write_vectored(rest) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                written += n;
+                IoSlice::advance_slices(&mut rest, n);
+            }
+        }
+    }
+    if written == total {
+        return Unwritten::None;
+    }
+    if written == 0 {
+        return Unwritten::Frames(vec![frame]);
+    }
+    let mut bytes = Vec::with_capacity(total - written);
+    for s in rest.iter() {
+        bytes.extend_from_slice(s);
+    }
+    Unwritten::Partial(Bytes::from(bytes), Vec::new())
+}
+
 /// What [`write_now`] could not write.
 pub(crate) enum Unwritten {
     /// Nothing: every frame went out.
@@ -204,7 +251,13 @@ pub(crate) enum Unwritten {
 /// without waking the connection's task: what a sender does when nothing
 /// else is queued for that connection (acks answered from a handler, and
 /// broadcasts, which then cost no task wake-up per recipient).
-pub(crate) fn write_now(tcp: &TcpStream, frames: impl Iterator<Item = Frame>) -> Unwritten {
+pub(crate) fn write_now(
+    tcp: &TcpStream,
+    frames: impl ExactSizeIterator<Item = Frame>,
+) -> Unwritten {
+    if frames.len() == 1 {
+        return write_one(tcp, frames);
+    }
     let mut frames = frames.peekable();
     let mut batch: [Option<Frame>; BATCH] = Default::default();
     let mut count = 0;
