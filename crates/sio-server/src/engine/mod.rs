@@ -364,13 +364,16 @@ impl<H: EngineHandler> Engine<H> {
         base64_binary: bool,
     ) -> Arc<Session<H>> {
         let sid = sid::generate();
-        let socket = Arc::new(EngineSocket::new(
-            sid.clone(),
-            transport,
-            handshake,
-            self.config.clone(),
-            base64_binary,
-        ));
+        let socket = Arc::new_cyclic(|me| {
+            EngineSocket::new(
+                me.clone(),
+                sid.clone(),
+                transport,
+                handshake,
+                self.config.clone(),
+                base64_binary,
+            )
+        });
         let conn = self.handler.on_open(socket.clone());
         let session = Arc::new(Session {
             socket,

@@ -9,7 +9,7 @@ use http_body_util::Full;
 use sio_proto::engine::{HeartbeatAction, Packet, PacketType};
 use sio_proto::{Frame, Str};
 
-use super::socket::{Life, Upgrade};
+use super::socket::{Life, ReadBatch, Upgrade};
 use super::ws_conn::{WsConn, WsError, WsIo};
 use super::{handshake_of, CloseReason, Engine, EngineBody, EngineHandler, Session, TransportKind};
 
@@ -255,7 +255,12 @@ pub(crate) async fn drive<H: EngineHandler>(
         }
         tokio::select! {
             _ = notified => {}
-            r = ws.read_with(|frame| on_incoming(&engine, &session, frame)) => {
+            r = ws.read_with(|frame| {
+                ReadBatch::begin();
+                on_incoming(&engine, &session, frame)
+            }) => {
+                // What the handlers sent for this read goes out now.
+                ReadBatch::end();
                 let ending = match r {
                     Ok(None) => continue,
                     Ok(Some(ending)) => ending,
