@@ -164,6 +164,22 @@ impl State {
         self.outbox.is_empty() && !self.writing && self.leftover.is_none()
     }
 
+    /// Queues what a direct write left (the cut frame's bytes first):
+    /// whether anything is left for the driver.
+    fn requeue(&mut self, unwritten: Unwritten) -> bool {
+        let rest = match unwritten {
+            Unwritten::None => return false,
+            Unwritten::Frames(rest) => rest,
+            Unwritten::Partial(bytes, rest) => {
+                self.leftover = Some(bytes);
+                rest
+            }
+        };
+        self.outbox
+            .extend(rest.into_iter().map(Packet::from_frame_data));
+        true
+    }
+
     /// Whether a direct write may go now.
     fn may_write_directly(&self) -> bool {
         self.direct.is_some() && self.is_idle() && self.transport == TransportKind::WebSocket
@@ -340,16 +356,9 @@ impl EngineSocket {
         if let Some(tcp) = s.direct_now() {
             // Nothing queued, nobody writing: straight to the socket, no
             // task woken (and under the lock, so nothing overtakes it).
-            match super::ws_conn::write_now(&tcp, frames) {
-                Unwritten::None => return Ok(()),
-                Unwritten::Frames(rest) => s
-                    .outbox
-                    .extend(rest.into_iter().map(Packet::from_frame_data)),
-                Unwritten::Partial(bytes, rest) => {
-                    s.leftover = Some(bytes);
-                    s.outbox
-                        .extend(rest.into_iter().map(Packet::from_frame_data));
-                }
+            let unwritten = super::ws_conn::write_now(&tcp, frames);
+            if !s.requeue(unwritten) {
+                return Ok(());
             }
         } else {
             s.outbox.extend(frames.map(Packet::from_frame_data));
@@ -374,16 +383,9 @@ impl EngineSocket {
         let st = &mut *s;
         if let (true, Some(tcp)) = (ready, st.direct.as_ref()) {
             let frames = (st.outbox.drain(..)).map(|p| p.data.unwrap_or(Frame::Text(Str::new())));
-            match super::ws_conn::write_now(tcp, frames) {
-                Unwritten::None => return,
-                Unwritten::Frames(rest) => st
-                    .outbox
-                    .extend(rest.into_iter().map(Packet::from_frame_data)),
-                Unwritten::Partial(bytes, rest) => {
-                    st.leftover = Some(bytes);
-                    st.outbox
-                        .extend(rest.into_iter().map(Packet::from_frame_data));
-                }
+            let unwritten = super::ws_conn::write_now(tcp, frames);
+            if !st.requeue(unwritten) {
+                return;
             }
         }
         drop(s);
