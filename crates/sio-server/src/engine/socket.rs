@@ -186,7 +186,7 @@ impl State {
     }
 
     /// The stream to write to now, if a direct write may go.
-    fn direct_now(&self) -> Option<Arc<tokio::net::TcpStream>> {
+    fn direct_now(&self) -> Option<Arc<tokio::net::tcp::OwnedWriteHalf>> {
         self.may_write_directly()
             .then(|| self.direct.clone())
             .flatten()
@@ -205,7 +205,7 @@ pub(crate) struct State {
     pub close_delivered: bool,
     /// On WebSocket over a bare TCP stream: the stream, for senders to
     /// write to directly while nothing is queued (see `ws_conn::write_now`).
-    pub direct: Option<Arc<tokio::net::TcpStream>>,
+    pub direct: Option<Arc<tokio::net::tcp::OwnedWriteHalf>>,
     /// The WebSocket driver is writing (senders must queue behind it).
     pub writing: bool,
     /// Bytes of a direct write the socket did not take: they go first.
@@ -356,7 +356,7 @@ impl EngineSocket {
         if let Some(tcp) = s.direct_now() {
             // Nothing queued, nobody writing: straight to the socket, no
             // task woken (and under the lock, so nothing overtakes it).
-            let unwritten = super::ws_conn::write_now(&tcp, frames);
+            let unwritten = super::ws_conn::write_now((*tcp).as_ref(), frames);
             if !s.requeue(unwritten) {
                 return Ok(());
             }
@@ -383,7 +383,7 @@ impl EngineSocket {
         let st = &mut *s;
         if let (true, Some(tcp)) = (ready, st.direct.as_ref()) {
             let frames = (st.outbox.drain(..)).map(|p| p.data.unwrap_or(Frame::Text(Str::new())));
-            let unwritten = super::ws_conn::write_now(tcp, frames);
+            let unwritten = super::ws_conn::write_now((**tcp).as_ref(), frames);
             if !st.requeue(unwritten) {
                 return;
             }

@@ -25,6 +25,7 @@ use sio_proto::engine::Packet;
 use sio_proto::websocket::{apply_mask, write_head, FrameError, FrameHead, Opcode, MAX_HEAD};
 use sio_proto::{Frame, Str};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 /// The connection under a WebSocket: the bare TCP stream when the server
@@ -32,7 +33,11 @@ use tokio::net::TcpStream;
 /// sender can write a frame straight to it, see [`write_now`]), else
 /// whatever hyper's upgrade gives (behind another server, TLS, ...).
 pub(crate) enum WsIo {
-    Tcp(Arc<TcpStream>),
+    /// Read by the driver alone; the write half is shared with senders.
+    Tcp {
+        read: OwnedReadHalf,
+        write: Arc<OwnedWriteHalf>,
+    },
     Upgraded(TokioIo<hyper::upgrade::Upgraded>),
 }
 
@@ -41,7 +46,14 @@ impl WsIo {
     /// request (frames the client sent without waiting for the 101).
     pub(crate) fn from_upgraded(upgraded: hyper::upgrade::Upgraded) -> (WsIo, Bytes) {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => (WsIo::Tcp(Arc::new(parts.io.into_inner())), parts.read_buf),
+            Ok(parts) => {
+                let (read, write) = parts.io.into_inner().into_split();
+                let io = WsIo::Tcp {
+                    read,
+                    write: Arc::new(write),
+                };
+                (io, parts.read_buf)
+            }
             Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), Bytes::new()),
         }
     }
@@ -54,22 +66,9 @@ impl AsyncRead for WsIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            WsIo::Tcp(s) => loop {
-                ready!(s.poll_read_ready(cx))?;
-                // SAFETY: `try_read_buf` only writes into the unfilled part
-                // and returns how many bytes it initialized there.
-                let unfilled = unsafe { buf.unfilled_mut() };
-                match s.try_read_buf(&mut &mut *unfilled) {
-                    Ok(n) => {
-                        // SAFETY: see above, `n` bytes were written.
-                        unsafe { buf.assume_init(n) };
-                        buf.advance(n);
-                        return Poll::Ready(Ok(()));
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
-            },
+            // tokio's own read: a short read clears the readiness, so the
+            // next one waits for data instead of trying (and failing) first.
+            WsIo::Tcp { read, .. } => Pin::new(read).poll_read(cx, buf),
             WsIo::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -82,7 +81,8 @@ impl AsyncWrite for WsIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            WsIo::Tcp(s) => loop {
+            WsIo::Tcp { write, .. } => loop {
+                let s: &TcpStream = (**write).as_ref();
                 ready!(s.poll_write_ready(cx))?;
                 match s.try_write(buf) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
@@ -99,7 +99,8 @@ impl AsyncWrite for WsIo {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            WsIo::Tcp(s) => loop {
+            WsIo::Tcp { write, .. } => loop {
+                let s: &TcpStream = (**write).as_ref();
                 ready!(s.poll_write_ready(cx))?;
                 match s.try_write_vectored(bufs) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
@@ -112,22 +113,22 @@ impl AsyncWrite for WsIo {
 
     fn is_write_vectored(&self) -> bool {
         match self {
-            WsIo::Tcp(_) => true,
+            WsIo::Tcp { .. } => true,
             WsIo::Upgraded(s) => s.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            WsIo::Tcp(_) => Poll::Ready(Ok(())),
+            WsIo::Tcp { .. } => Poll::Ready(Ok(())),
             WsIo::Upgraded(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            // Shared: the socket closes when the last reference goes.
-            WsIo::Tcp(_) => Poll::Ready(Ok(())),
+            // Shared: the write half shuts down when its last reference goes.
+            WsIo::Tcp { .. } => Poll::Ready(Ok(())),
             WsIo::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
@@ -588,9 +589,9 @@ impl WsConn {
     }
 
     /// The shared TCP stream, when the connection is one.
-    pub(crate) fn tcp(&self) -> Option<&Arc<TcpStream>> {
+    pub(crate) fn tcp(&self) -> Option<&Arc<OwnedWriteHalf>> {
         match &self.io {
-            WsIo::Tcp(s) => Some(s),
+            WsIo::Tcp { write, .. } => Some(write),
             WsIo::Upgraded(_) => None,
         }
     }
