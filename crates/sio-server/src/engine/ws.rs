@@ -221,9 +221,9 @@ pub(crate) async fn drive<H: EngineHandler>(
             (s.life, s.heartbeat.deadline(), leftover)
         };
         if !batch.is_empty() || leftover.is_some() {
-            let sent = ws
-                .send(leftover.as_deref(), batch.iter(), base64_binary)
-                .await;
+            // Boxed: rare now (senders write directly), and its state would
+            // otherwise make every idle connection's task bigger.
+            let sent = Box::pin(ws.send(leftover.as_deref(), batch.iter(), base64_binary)).await;
             if sent.is_err() {
                 break 'session CloseReason::TransportError;
             }
@@ -232,7 +232,7 @@ pub(crate) async fn drive<H: EngineHandler>(
                 batch = std::collections::VecDeque::new();
             }
         }
-        if ws.has_output() && ws.flush().await.is_err() {
+        if ws.has_output() && Box::pin(ws.flush()).await.is_err() {
             break 'session CloseReason::TransportError;
         }
         {
@@ -289,6 +289,6 @@ pub(crate) async fn drive<H: EngineHandler>(
         }
         s.direct = None;
     }
-    ws.close(close_code).await;
+    Box::pin(ws.close(close_code)).await;
     engine.finish(&session, reason);
 }
