@@ -9,6 +9,8 @@
 //! - [`packet`]: Socket.IO packets; [`Parser`] encodes them (JSON with binary
 //!   attachments, or msgpack) and [`Decoder`] is the state machine that
 //!   decodes them frame by frame and rejects every malformed input.
+//! - [`websocket`]: WebSocket frame headers and masking (RFC 6455), for
+//!   transports that parse frames in their own buffers.
 //! - [`Value`]: the dynamic data model (JSON plus binary) and the serde glue:
 //!   any `Serialize` argument tuple is a payload, any payload reads back as any
 //!   `Deserialize` type, `bytes::Bytes` fields travel as binary.
@@ -42,6 +44,7 @@ pub mod packet;
 mod parser;
 mod str;
 pub mod value;
+pub mod websocket;
 
 pub use bytes::Bytes;
 pub use frame::Frame;

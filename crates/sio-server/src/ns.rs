@@ -13,6 +13,7 @@ use serde::Serialize;
 use sio_proto::{Str, Value};
 
 use crate::adapter::{Adapter, BroadcastOptions, InMemoryAdapter, Sid};
+use crate::engine::sid_hash::SidHash;
 use crate::operators::Operator;
 use crate::recovery::{Recovery, RecoveryConfig};
 use crate::socket::{run, AckError, BoxFuture, EmitError, IntoRooms, Socket};
@@ -84,7 +85,7 @@ impl std::error::Error for ConnectError {}
 pub struct Namespace {
     name: Str,
     adapter: Arc<dyn Adapter>,
-    sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
+    sockets: RwLock<HashMap<Sid, Arc<Socket>, SidHash>>,
     ack_ids: AtomicU64,
     middlewares: RwLock<Vec<ConnectMiddlewareFn>>,
     handlers: RwLock<Vec<ConnectFn>>,
@@ -124,7 +125,7 @@ impl Namespace {
             recovery: recovery.map(|c| Arc::new(Recovery::new(c))),
             name,
             adapter: Arc::new(InMemoryAdapter::default()),
-            sockets: RwLock::new(HashMap::new()),
+            sockets: RwLock::new(HashMap::default()),
             ack_ids: AtomicU64::new(0),
             middlewares: RwLock::new(Vec::new()),
             handlers: RwLock::new(Vec::new()),
@@ -294,6 +295,8 @@ impl Namespace {
         for h in handlers {
             run(h(socket.clone()));
         }
+        // The handlers have registered their listeners (before any await).
+        socket.shrink_listeners();
     }
 
     // ---- broadcasting (every socket of the namespace) ----------------

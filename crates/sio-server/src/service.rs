@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::client_files::ClientFiles;
@@ -236,7 +236,7 @@ impl<H: EngineHandler, S> tower_layer::Layer<S> for EngineLayer<H> {
     }
 }
 
-/// Serves `service` on `listener` (HTTP/1.1 with upgrades, and HTTP/2)
+/// Serves `service` on `listener` (HTTP/1.1 with upgrades)
 /// until the task is dropped. Each request carries the peer's [`RemoteAddr`].
 pub async fn serve<S, ResB>(listener: TcpListener, service: S) -> std::io::Result<()>
 where
@@ -267,9 +267,12 @@ where
                 let mut service = service.clone();
                 async move { tower_service::Service::call(&mut service, req).await }
             });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+            // HTTP/1.1 only, as Node's `http` server: the WebSocket then
+            // gets the bare TcpStream back (see engine::ws), and hyper's read
+            // buffer is freed at the upgrade instead of staying with it.
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades()
                 .await
             {
                 tracing::debug!("connection from {addr} ended: {e}");

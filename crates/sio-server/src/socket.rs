@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sio_proto::packet::{is_reserved_event, Arguments, PayloadError};
-use sio_proto::{Encoded, Packet, PacketType, Parser, Payload, Str, Value};
+use sio_proto::{Encoded, Frame, Packet, PacketType, Parser, Payload, Str, Value};
 use tokio::sync::oneshot;
 
 use crate::adapter::{Room, Sid};
@@ -33,7 +33,11 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// Runs a handler's future: polled once here, continued in a task if it waits.
 pub(crate) fn run(fut: impl Future<Output = ()> + Send + 'static) {
-    let mut fut: BoxFuture = Box::pin(fut);
+    run_boxed(Box::pin(fut))
+}
+
+/// [`run`] for a future already boxed (event handlers return one).
+pub(crate) fn run_boxed(mut fut: BoxFuture) {
     let mut cx = Context::from_waker(Waker::noop());
     if fut.as_mut().poll(&mut cx).is_pending() {
         // The task polls again with a real waker before anything can be lost:
@@ -240,15 +244,22 @@ impl MiddlewareError {
     }
 }
 
+#[derive(Clone)]
 struct Listener {
+    /// The event: a plain list is smaller than a map for the dozen events a
+    /// socket typically listens to, and as fast to search.
+    event: Box<str>,
     id: ListenerId,
     once: bool,
     f: EventFn,
 }
 
-#[derive(Default)]
+/// Every listener of a socket. Shared copy-on-write: an incoming event
+/// takes a snapshot (one reference count) instead of copying the lists, and
+/// a change made while a snapshot is in use copies them first.
+#[derive(Default, Clone)]
 struct Listeners {
-    events: HashMap<String, Vec<Listener>>,
+    events: Vec<Listener>,
     any: Vec<(ListenerId, AnyFn)>,
     any_outgoing: Vec<(ListenerId, AnyOutFn)>,
     middlewares: Vec<MiddlewareFn>,
@@ -279,6 +290,17 @@ pub(crate) struct Conn {
 impl Conn {
     pub fn sockets_lock(&self) -> MutexGuard<'_, indexmap::IndexMap<Str, Arc<Socket>>> {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends an encoded packet that nobody else sends: its frames move to
+    /// the outbox (no copy, no reference count taken).
+    pub fn send_owned(&self, encoded: Encoded) -> Result<(), SendError> {
+        let Encoded { head, attachments } = encoded;
+        if attachments.is_empty() {
+            return self.engine.send(head);
+        }
+        let frames = std::iter::once(head).chain(attachments.into_iter().map(Frame::Binary));
+        self.engine.send_all(frames.collect::<Vec<_>>().into_iter())
     }
 
     /// Sends encoded frames; `volatile` drops them when the transport is busy.
@@ -315,7 +337,7 @@ pub struct Socket {
     pub(crate) conn: Arc<Conn>,
     handshake: Handshake,
     connected: AtomicBool,
-    listeners: Mutex<Listeners>,
+    listeners: Mutex<Arc<Listeners>>,
     acks: Mutex<HashMap<u64, PendingAck>>,
     data: Mutex<Value>,
     /// The private id of connection state recovery (when enabled).
@@ -353,7 +375,7 @@ impl Socket {
             conn,
             handshake,
             connected: AtomicBool::new(false),
-            listeners: Mutex::new(Listeners::default()),
+            listeners: Mutex::new(Arc::default()),
             acks: Mutex::new(HashMap::new()),
             data: Mutex::new(data),
             pid,
@@ -534,18 +556,18 @@ impl Socket {
                 }
             })?;
         self.notify_outgoing(event, || sio_proto::to_value(args).ok());
-        self.conn.send(&encoded, volatile)?;
+        if volatile {
+            self.conn.send(&encoded, true)?;
+        } else {
+            self.conn.send_owned(encoded)?;
+        }
         Ok(())
     }
 
     /// Calls the outgoing catch-all listeners, building the value only if any.
     pub(crate) fn notify_outgoing(&self, event: &str, args: impl FnOnce() -> Option<Value>) {
-        let listeners: Vec<AnyOutFn> = lock(&self.listeners)
-            .any_outgoing
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
-        if listeners.is_empty() {
+        let listeners = self.listeners();
+        if listeners.any_outgoing.is_empty() {
             return;
         }
         let args = match args() {
@@ -553,9 +575,30 @@ impl Socket {
             Some(Value::Null) | None => Value::Array(vec![]),
             Some(one) => Value::Array(vec![one]),
         };
-        for f in listeners {
+        for (_, f) in &listeners.any_outgoing {
             f(event, &args);
         }
+    }
+
+    /// A snapshot of the listeners.
+    fn listeners(&self) -> Arc<Listeners> {
+        lock(&self.listeners).clone()
+    }
+
+    /// Changes the listeners (copying them first if a snapshot is in use).
+    fn edit_listeners<R>(&self, f: impl FnOnce(&mut Listeners) -> R) -> R {
+        f(Arc::make_mut(&mut lock(&self.listeners)))
+    }
+
+    /// Frees the spare capacity of the listener lists, once the connection
+    /// handler has registered them: most sockets never change them again.
+    pub(crate) fn shrink_listeners(&self) {
+        self.edit_listeners(|l| {
+            l.events.shrink_to_fit();
+            l.any.shrink_to_fit();
+            l.middlewares.shrink_to_fit();
+            l.error.shrink_to_fit();
+        });
     }
 
     /// How many acknowledgements this socket is waiting for.
@@ -613,27 +656,23 @@ impl Socket {
     {
         let id = next_listener();
         let f: EventFn = Arc::new(move |ev| Box::pin(handler(ev)));
-        lock(&self.listeners)
-            .events
-            .entry(event.to_owned())
-            .or_default()
-            .push(Listener { id, once, f });
+        let event = event.into();
+        self.edit_listeners(|l| l.events.push(Listener { event, id, once, f }));
         id
     }
 
     /// Removes every handler of `event`.
     pub fn off(&self, event: &str) {
-        lock(&self.listeners).events.remove(event);
+        self.edit_listeners(|l| l.events.retain(|x| &*x.event != event));
     }
 
     /// Removes one listener (of any kind) by id.
     pub fn off_listener(&self, id: ListenerId) {
-        let mut l = lock(&self.listeners);
-        for list in l.events.values_mut() {
-            list.retain(|x| x.id != id);
-        }
-        l.any.retain(|(x, _)| *x != id);
-        l.any_outgoing.retain(|(x, _)| *x != id);
+        self.edit_listeners(|l| {
+            l.events.retain(|x| x.id != id);
+            l.any.retain(|(x, _)| *x != id);
+            l.any_outgoing.retain(|(x, _)| *x != id);
+        });
     }
 
     /// Removes every handler of every event (`socket.removeAllListeners()`);
@@ -668,36 +707,30 @@ impl Socket {
 
     /// Whether `event` has handlers.
     pub fn has_listeners(&self, event: &str) -> bool {
-        lock(&self.listeners)
-            .events
-            .get(event)
-            .is_some_and(|l| !l.is_empty())
+        self.listeners().events.iter().any(|x| &*x.event == event)
     }
 
     /// A catch-all listener, called for every incoming event before the
     /// packet middlewares and the event's handlers.
     pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
         let id = next_listener();
-        lock(&self.listeners).any.push((id, Arc::new(listener)));
+        self.edit_listeners(|l| l.any.push((id, Arc::new(listener))));
         id
     }
 
     /// Like [`on_any`](Socket::on_any), called before the others.
     pub fn prepend_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
         let id = next_listener();
-        lock(&self.listeners)
-            .any
-            .insert(0, (id, Arc::new(listener)));
+        self.edit_listeners(|l| l.any.insert(0, (id, Arc::new(listener))));
         id
     }
 
     /// Removes one catch-all listener, or all of them with `None`.
     pub fn off_any(&self, id: Option<ListenerId>) {
-        let mut l = lock(&self.listeners);
-        match id {
+        self.edit_listeners(|l| match id {
             Some(id) => l.any.retain(|(x, _)| *x != id),
             None => l.any.clear(),
-        }
+        });
     }
 
     /// A catch-all listener for outgoing events: called with the event name
@@ -707,9 +740,7 @@ impl Socket {
         listener: F,
     ) -> ListenerId {
         let id = next_listener();
-        lock(&self.listeners)
-            .any_outgoing
-            .push((id, Arc::new(listener)));
+        self.edit_listeners(|l| l.any_outgoing.push((id, Arc::new(listener))));
         id
     }
 
@@ -719,19 +750,16 @@ impl Socket {
         listener: F,
     ) -> ListenerId {
         let id = next_listener();
-        lock(&self.listeners)
-            .any_outgoing
-            .insert(0, (id, Arc::new(listener)));
+        self.edit_listeners(|l| l.any_outgoing.insert(0, (id, Arc::new(listener))));
         id
     }
 
     /// Removes one outgoing catch-all listener, or all of them with `None`.
     pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
-        let mut l = lock(&self.listeners);
-        match id {
+        self.edit_listeners(|l| match id {
             Some(id) => l.any_outgoing.retain(|(x, _)| *x != id),
             None => l.any_outgoing.clear(),
-        }
+        });
     }
 
     /// A packet middleware (`socket.use` in the reference): runs for every
@@ -741,7 +769,7 @@ impl Socket {
     where
         F: Fn(&Event) -> Result<(), MiddlewareError> + Send + Sync + 'static,
     {
-        lock(&self.listeners).middlewares.push(Arc::new(middleware));
+        self.edit_listeners(|l| l.middlewares.push(Arc::new(middleware)));
     }
 
     /// Listens to errors from packet middlewares.
@@ -749,7 +777,7 @@ impl Socket {
         &self,
         listener: F,
     ) {
-        lock(&self.listeners).error.push(Arc::new(listener));
+        self.edit_listeners(|l| l.error.push(Arc::new(listener)));
     }
 
     /// Called when the socket is about to disconnect (its rooms still set).
@@ -758,9 +786,8 @@ impl Socket {
         F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.listeners)
-            .disconnecting
-            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        let f: DisconnectFn = Arc::new(move |s, r| Box::pin(handler(s, r)));
+        self.edit_listeners(|l| l.disconnecting.push(f));
     }
 
     /// Called when the socket has disconnected.
@@ -769,9 +796,8 @@ impl Socket {
         F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.listeners)
-            .disconnect
-            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        let f: DisconnectFn = Arc::new(move |s, r| Box::pin(handler(s, r)));
+        self.edit_listeners(|l| l.disconnect.push(f));
     }
 
     // ---- lifecycle ---------------------------------------------------
@@ -832,11 +858,8 @@ impl Socket {
         if !self.connected.swap(false, Ordering::AcqRel) {
             return;
         }
-        let (disconnecting, disconnect) = {
-            let l = lock(&self.listeners);
-            (l.disconnecting.clone(), l.disconnect.clone())
-        };
-        for f in disconnecting {
+        let listeners = self.listeners();
+        for f in &listeners.disconnecting {
             run(f(self.clone(), reason));
         }
         if let (Some(recovery), Some(pid)) = (&self.ns.recovery, &self.pid) {
@@ -856,11 +879,11 @@ impl Socket {
                 PendingAck::Broadcast(c) => c.fail_one(),
             }
         }
-        for f in disconnect {
+        for f in &listeners.disconnect {
             run(f(self.clone(), reason));
         }
         // Listeners hold closures that may hold this socket: break the cycle.
-        *lock(&self.listeners) = Listeners::default();
+        *lock(&self.listeners) = Arc::default();
     }
 
     /// An incoming packet for this socket (not CONNECT / CONNECT_ERROR).
@@ -888,28 +911,24 @@ impl Socket {
 
     fn on_event(self: &Arc<Self>, packet: Packet) {
         let Some(data) = packet.data else { return };
-        let Ok(name) = data.event_name() else { return };
+        let Ok((name, args)) = data.event_parts() else {
+            return;
+        };
         let event = Event(Arc::new(EventInner {
             socket: self.clone(),
             name,
+            args,
             data,
             ack_id: packet.id,
             acked: AtomicBool::new(false),
         }));
-        let (any, middlewares) = {
-            let l = lock(&self.listeners);
-            (
-                l.any.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>(),
-                l.middlewares.clone(),
-            )
-        };
-        for f in any {
+        let listeners = self.listeners();
+        for (_, f) in &listeners.any {
             f(&event);
         }
-        for m in middlewares {
+        for m in &listeners.middlewares {
             if let Err(err) = m(&event) {
-                let errors = lock(&self.listeners).error.clone();
-                for f in errors {
+                for f in &self.listeners().error {
                     f(self, &err);
                 }
                 return;
@@ -918,19 +937,18 @@ impl Socket {
         if !self.connected() {
             return;
         }
-        let handlers: Vec<EventFn> = {
-            let mut l = lock(&self.listeners);
-            match l.events.get_mut(event.name()) {
-                Some(list) => {
-                    let out = list.iter().map(|x| x.f.clone()).collect();
-                    list.retain(|x| !x.once);
-                    out
-                }
-                None => Vec::new(),
-            }
-        };
-        for f in handlers {
-            run(f(event.clone()));
+        let name = event.name();
+        let mut once = false;
+        for x in listeners.events.iter().filter(|x| &*x.event == name) {
+            once |= x.once;
+            run_boxed((x.f)(event.clone()));
+        }
+        if once {
+            let ids: Vec<ListenerId> = (listeners.events.iter())
+                .filter(|x| x.once && &*x.event == name)
+                .map(|x| x.id)
+                .collect();
+            self.edit_listeners(|l| l.events.retain(|x| !ids.contains(&x.id)));
         }
     }
 }
@@ -985,7 +1003,9 @@ impl<T: IntoRooms, const N: usize> IntoRooms for [T; N] {
 
 struct EventInner {
     socket: Arc<Socket>,
-    name: String,
+    name: Str,
+    /// Read with the name, in the same pass over the text.
+    args: Arguments,
     data: Payload,
     ack_id: Option<u64>,
     acked: AtomicBool,
@@ -1051,10 +1071,7 @@ impl Event {
     /// # }
     /// ```
     pub fn arguments(&self) -> Arguments {
-        self.0
-            .data
-            .arguments(PacketType::Event)
-            .unwrap_or_else(|_| Arguments::default())
+        self.0.args.clone()
     }
 
     /// The raw data: `[name, ...args]`.
@@ -1079,7 +1096,7 @@ impl Event {
         }
         let socket = &self.0.socket;
         let encoded = socket.conn.parser.encode_ack(socket.ns.name(), id, args)?;
-        socket.conn.send(&encoded, false)?;
+        socket.conn.send_owned(encoded)?;
         Ok(())
     }
 }

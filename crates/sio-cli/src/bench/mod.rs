@@ -486,10 +486,14 @@ impl EchoShape {
     }
 }
 
-/// Matches incoming frames against the expected answers, in order.
+/// Matches incoming frames against the expected answers. Answers may come
+/// in any order (some servers run handlers concurrently); an answer of
+/// several frames (a binary ack and its attachments) comes in one piece.
 struct AckMatcher {
-    /// (expected frames, position, sent at) per request in flight.
-    pending: std::collections::VecDeque<(Vec<Frame>, usize, Instant)>,
+    /// (expected frames, sent at) per request in flight, by ack id.
+    pending: std::collections::HashMap<u64, (Vec<Frame>, Instant)>,
+    /// The answer being received: (ack id, frames matched so far).
+    current: Option<(u64, usize)>,
     acked: u64,
     errors: u64,
     latencies: Latencies,
@@ -499,35 +503,63 @@ impl AckMatcher {
     fn new() -> AckMatcher {
         AckMatcher {
             pending: Default::default(),
+            current: None,
             acked: 0,
             errors: 0,
             latencies: Latencies::default(),
         }
     }
 
-    /// Feeds one incoming frame. Events (`auth`) are skipped; anything else
-    /// that is not the next expected answer is an error.
-    fn feed(&mut self, frame: Frame) -> Result<(), String> {
-        if let Frame::Text(t) = &frame {
-            if t.starts_with('2') {
-                return Ok(());
-            }
-        }
-        let Some((frames, pos, sent)) = self.pending.front_mut() else {
-            self.errors += 1;
-            return Err(format!("unexpected {frame:?}"));
+    fn expect(&mut self, id: u64, answer: Vec<Frame>) {
+        self.pending.insert(id, (answer, Instant::now()));
+    }
+
+    fn is_done(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// The ack id of an ACK or BINARY_ACK packet on `/` (`3ID[` or `6N-ID[`).
+    fn ack_id(text: &str) -> Option<u64> {
+        let rest = match text.as_bytes().first()? {
+            b'3' => &text[1..],
+            b'6' => text[1..].split_once('-')?.1,
+            _ => return None,
         };
-        if frames[*pos] != frame {
-            self.errors += 1;
-            return Err(format!("expected {:?}, got {frame:?}", frames[*pos]));
+        let end = rest.find('[')?;
+        rest[..end].parse().ok()
+    }
+
+    /// Feeds one incoming frame. Events (`auth`) are skipped; anything else
+    /// that is not an expected answer is an error.
+    fn feed(&mut self, frame: Frame) -> Result<(), String> {
+        let (id, pos) = match (&frame, self.current) {
+            (_, Some(current)) => current,
+            (Frame::Text(t), None) if t.starts_with('2') => return Ok(()),
+            (Frame::Text(t), None) => match AckMatcher::ack_id(t) {
+                Some(id) if self.pending.contains_key(&id) => (id, 0),
+                _ => return self.fail(format!("unexpected {frame:?}")),
+            },
+            (Frame::Binary(_), None) => return self.fail("an attachment without a packet".into()),
+        };
+        let (frames, sent) = &self.pending[&id];
+        if frames[pos] != frame {
+            let expected = format!("expected {:?}, got {frame:?}", frames[pos]);
+            return self.fail(expected);
         }
-        *pos += 1;
-        if *pos == frames.len() {
-            self.latencies.push(sent.elapsed());
-            self.acked += 1;
-            self.pending.pop_front();
+        if pos + 1 < frames.len() {
+            self.current = Some((id, pos + 1));
+            return Ok(());
         }
+        self.latencies.push(sent.elapsed());
+        self.acked += 1;
+        self.current = None;
+        self.pending.remove(&id);
         Ok(())
+    }
+
+    fn fail(&mut self, why: String) -> Result<(), String> {
+        self.errors += 1;
+        Err(why)
     }
 }
 
@@ -555,8 +587,7 @@ impl EchoJob {
     /// Starts request number `sent`: returns its frames, its answer expected.
     fn start(&self, m: &mut AckMatcher, sent: &mut u64) -> Vec<Frame> {
         let frames = self.shape.request(*sent);
-        m.pending
-            .push_back((self.shape.answer(*sent), 0, Instant::now()));
+        m.expect(*sent, self.shape.answer(*sent));
         *sent += 1;
         frames
     }
@@ -586,7 +617,7 @@ impl EchoJob {
             while self.more(*sent) {
                 queue_ws(&mut s, &self.start(m, sent));
                 s.ws.flush().await.map_err(|e| e.to_string())?;
-                while !m.pending.is_empty() {
+                while !m.is_done() {
                     m.feed(s.next().await.map_err(|e| e.to_string())?)?;
                 }
             }
@@ -605,7 +636,7 @@ impl EchoJob {
             s.ws.flush().await.map_err(|e| e.to_string())?;
         }
         let drain = tokio::time::Instant::now() + DRAIN;
-        while !m.pending.is_empty() {
+        while !m.is_done() {
             let f = tokio::time::timeout_at(drain, s.next())
                 .await
                 .map_err(|_| "answers still missing after the drain time".to_string())?
@@ -631,7 +662,7 @@ impl EchoJob {
                 sio_proto::engine::Packet::from_frame_data(f).encode_text_into(&mut body);
             }
             s.post(&body).await.map_err(|e| e.to_string())?;
-            while !m.pending.is_empty() {
+            while !m.is_done() {
                 for f in s.poll().await.map_err(|e| e.to_string())? {
                     m.feed(f)?;
                 }
@@ -746,13 +777,16 @@ async fn echo(plan: &Plan) -> Result<Json, String> {
 struct Fanout {
     delivered: AtomicU64,
     errors: AtomicU64,
+    /// Deliveries that came after a later message.
+    reordered: AtomicU64,
     /// The sender sleeps until `delivered` reaches this.
     wake_at: AtomicU64,
     progress: Notify,
 }
 
 impl Fanout {
-    /// Reads one delivery `2["all-message",SEQ,T_US]`; returns its
+    /// Reads one delivery `2["all-message",[SEQ,T_US]]` (one argument, so
+    /// that servers which echo one value can play too); returns its
     /// sequence number and latency. Other events (`auth`) give None.
     fn parse(frame: &Frame) -> Option<Result<(u64, u64), ()>> {
         let Frame::Text(t) = frame else {
@@ -760,24 +794,30 @@ impl Fanout {
         };
         let rest = t.strip_prefix("2[\"all-message\",")?;
         let parse = || -> Option<(u64, u64)> {
-            let (seq, ts) = rest.strip_suffix(']')?.split_once(',')?;
+            let (seq, ts) = rest
+                .strip_prefix('[')?
+                .strip_suffix("]]")?
+                .split_once(',')?;
             Some((seq.parse().ok()?, ts.parse().ok()?))
         };
         Some(parse().ok_or(()))
     }
 
-    /// Counts one delivery for a receiver whose next expected sequence
-    /// number is `next`.
-    fn deliver(&self, frame: &Frame, next: &mut u64, lat: &mut Latencies) {
+    /// Counts one delivery for a receiver that has `seen` these messages.
+    /// A message seen twice is an error; out of order is only counted
+    /// (servers that run handlers concurrently may reorder broadcasts).
+    fn deliver(&self, frame: &Frame, seen: &mut Seen, lat: &mut Latencies) {
         match Fanout::parse(frame) {
             None => {}
             Some(Ok((seq, ts))) => {
                 lat.push_micros(now_us().saturating_sub(ts));
-                if seq < *next {
-                    // Out of order or duplicated.
-                    self.errors.fetch_add(1, Ordering::Relaxed);
+                if seq < seen.next {
+                    self.reordered.fetch_add(1, Ordering::Relaxed);
                 }
-                *next = seq + 1;
+                if !seen.insert(seq) {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 let total = self.delivered.fetch_add(1, Ordering::Relaxed) + 1;
                 if total >= self.wake_at.load(Ordering::Relaxed) {
                     self.progress.notify_one();
@@ -787,6 +827,28 @@ impl Fanout {
                 self.errors.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// The sequence numbers one receiver got: a bit set, and the next number
+/// in order.
+#[derive(Default)]
+struct Seen {
+    bits: Vec<u64>,
+    next: u64,
+}
+
+impl Seen {
+    /// Marks `seq`; false if it was already there.
+    fn insert(&mut self, seq: u64) -> bool {
+        let (word, bit) = ((seq / 64) as usize, 1u64 << (seq % 64));
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        let new = self.bits[word] & bit == 0;
+        self.bits[word] |= bit;
+        self.next = self.next.max(seq + 1);
+        new
     }
 }
 
@@ -809,6 +871,7 @@ async fn fanout(plan: &Plan) -> Result<Json, String> {
     let shared = Arc::new(Fanout {
         delivered: AtomicU64::new(0),
         errors: AtomicU64::new(0),
+        reordered: AtomicU64::new(0),
         wake_at: AtomicU64::new(0),
         progress: Notify::new(),
     });
@@ -820,11 +883,11 @@ async fn fanout(plan: &Plan) -> Result<Json, String> {
         let shared = shared.clone();
         let mut stop = stop_rx.clone();
         receivers.spawn(async move {
-            let (mut next, mut lat) = (0u64, Latencies::default());
+            let (mut seen, mut lat) = (Seen::default(), Latencies::default());
             loop {
                 tokio::select! {
                     r = s.next() => match r {
-                        Ok(f) => shared.deliver(&f, &mut next, &mut lat),
+                        Ok(f) => shared.deliver(&f, &mut seen, &mut lat),
                         Err(_) => {
                             shared.errors.fetch_add(1, Ordering::Relaxed);
                             break;
@@ -844,7 +907,7 @@ async fn fanout(plan: &Plan) -> Result<Json, String> {
     let window = u64::from(plan.concurrency);
     let every = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r));
     let mut next_due = tokio::time::Instant::now();
-    let (mut sent, mut own_next, mut own_lat) = (0u64, 0u64, Latencies::default());
+    let (mut sent, mut own_seen, mut own_lat) = (0u64, Seen::default(), Latencies::default());
     let mut send_error = None;
     let mut text = String::new();
     loop {
@@ -858,11 +921,11 @@ async fn fanout(plan: &Plan) -> Result<Json, String> {
         let due = tokio::time::Instant::now() >= next_due;
         if room && due {
             text.clear();
-            text.push_str("42[\"emit-all\",");
+            text.push_str("42[\"emit-all\",[");
             text.push_str(itoa::Buffer::new().format(sent));
             text.push(',');
             text.push_str(itoa::Buffer::new().format(now_us()));
-            text.push(']');
+            text.push_str("]]");
             sender.ws.queue_text(text.as_bytes());
             sent += 1;
             if let Some(e) = every {
@@ -892,7 +955,7 @@ async fn fanout(plan: &Plan) -> Result<Json, String> {
                 }
                 loop {
                     match sender.poll_next() {
-                        Ok(Some(f)) => shared.deliver(&f, &mut own_next, &mut own_lat),
+                        Ok(Some(f)) => shared.deliver(&f, &mut own_seen, &mut own_lat),
                         Ok(None) => break,
                         Err(e) => {
                             send_error = Some(e.to_string());
@@ -919,7 +982,7 @@ async fn fanout(plan: &Plan) -> Result<Json, String> {
     {
         tokio::select! {
             r = sender.next() => match r {
-                Ok(f) => shared.deliver(&f, &mut own_next, &mut own_lat),
+                Ok(f) => shared.deliver(&f, &mut own_seen, &mut own_lat),
                 Err(e) => send_error = Some(e.to_string()),
             },
             _ = tokio::time::sleep(Duration::from_millis(5)) => {}
@@ -943,6 +1006,7 @@ async fn fanout(plan: &Plan) -> Result<Json, String> {
         "errors": errors,
         "first_error": send_error,
         "lost": expected.saturating_sub(delivered),
+        "reordered": shared.reordered.load(Ordering::Relaxed),
         "elapsed_s": elapsed.as_secs_f64(),
         "rate_per_s": delivered as f64 / elapsed.as_secs_f64().max(1e-9),
         "latency_us": latencies.summary(),
@@ -991,5 +1055,56 @@ fn print_text(r: &Json) {
             line.push_str(&format!(", {v:.2} KiB per connection"));
         }
         println!("{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Frame {
+        Frame::from(s)
+    }
+
+    #[test]
+    fn acks_match_in_any_order_and_strangers_are_errors() {
+        let mut m = AckMatcher::new();
+        m.expect(1, vec![text("31[\"a\"]")]);
+        m.expect(
+            2,
+            vec![
+                text("61-2[{\"_placeholder\":true,\"num\":0}]"),
+                Frame::Binary(Bytes::from_static(b"x")),
+            ],
+        );
+        m.feed(text("2[\"auth\",{}]")).unwrap();
+        m.feed(text("61-2[{\"_placeholder\":true,\"num\":0}]"))
+            .unwrap();
+        m.feed(Frame::Binary(Bytes::from_static(b"x"))).unwrap();
+        m.feed(text("31[\"a\"]")).unwrap();
+        assert!(m.is_done());
+        assert_eq!((m.acked, m.errors), (2, 0));
+        assert!(m.feed(text("37[\"a\"]")).is_err());
+        m.expect(3, vec![text("33[\"a\"]")]);
+        assert!(m.feed(text("33[\"b\"]")).is_err());
+        assert_eq!(m.errors, 2);
+        assert_eq!(AckMatcher::ack_id("312[1]"), Some(12));
+        assert_eq!(AckMatcher::ack_id("62-7[1]"), Some(7));
+        assert_eq!(AckMatcher::ack_id("2[1]"), None);
+    }
+
+    #[test]
+    fn fanout_deliveries_are_parsed_and_duplicates_seen() {
+        assert_eq!(
+            Fanout::parse(&text("2[\"all-message\",[3,1000]]")),
+            Some(Ok((3, 1000)))
+        );
+        assert_eq!(Fanout::parse(&text("2[\"auth\",{}]")), None);
+        assert_eq!(Fanout::parse(&text("2[\"all-message\",3]")), Some(Err(())));
+        let mut seen = Seen::default();
+        assert!(seen.insert(70));
+        assert!(seen.insert(2));
+        assert!(!seen.insert(70));
+        assert_eq!(seen.next, 71);
     }
 }

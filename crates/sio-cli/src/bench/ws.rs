@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 
 use bytes::{Buf, Bytes, BytesMut};
 use sio_proto::engine::{OpenPacket, Packet as EnginePacket, PacketType as EngineType};
+use sio_proto::websocket::{apply_mask, write_head, FrameHead, Opcode, MAX_HEAD};
 use sio_proto::{Frame, Str};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -26,7 +27,7 @@ pub struct WsConn {
     inbuf: BytesMut,
     out: Vec<u8>,
     /// A fragmented message being reassembled: (opcode, data).
-    partial: Option<(u8, Vec<u8>)>,
+    partial: Option<(Opcode, Vec<u8>)>,
     mask_seed: u32,
 }
 
@@ -98,13 +99,13 @@ impl WsConn {
                 return Ok(None);
             };
             match opcode {
-                0x8 => return Err(invalid("server sent a WebSocket close frame")),
-                0x9 => {
-                    self.queue_frame(0xA, &payload);
+                Opcode::Close => return Err(invalid("server sent a WebSocket close frame")),
+                Opcode::Ping => {
+                    self.queue_frame(Opcode::Pong, &payload);
                     continue;
                 }
-                0xA => continue,
-                0x0 => {
+                Opcode::Pong => continue,
+                Opcode::Continuation => {
                     let (op, mut data) = self
                         .partial
                         .take()
@@ -119,85 +120,48 @@ impl WsConn {
                     }
                     return to_frame(op, Bytes::from(data)).map(Some);
                 }
-                0x1 | 0x2 => {
+                Opcode::Text | Opcode::Binary => {
                     if !fin {
                         self.partial = Some((opcode, payload.to_vec()));
                         continue;
                     }
                     return to_frame(opcode, payload).map(Some);
                 }
-                other => return Err(invalid(format!("unknown WebSocket opcode {other}"))),
             }
         }
     }
 
     /// Parses one frame off the buffer: (fin, opcode, unmasked payload).
-    fn parse_one(&mut self) -> io::Result<Option<(bool, u8, Bytes)>> {
-        let b = &self.inbuf[..];
-        if b.len() < 2 {
+    fn parse_one(&mut self) -> io::Result<Option<(bool, Opcode, Bytes)>> {
+        let Some(head) = FrameHead::parse(&self.inbuf).map_err(|e| invalid(e.to_string()))? else {
             return Ok(None);
-        }
-        let fin = b[0] & 0x80 != 0;
-        let opcode = b[0] & 0x0F;
-        let masked = b[1] & 0x80 != 0;
-        let (len, mut at) = match b[1] & 0x7F {
-            126 if b.len() >= 4 => (u64::from(u16::from_be_bytes([b[2], b[3]])), 4),
-            127 if b.len() >= 10 => (
-                u64::from_be_bytes(b[2..10].try_into().expect("8 bytes")),
-                10,
-            ),
-            126 | 127 => return Ok(None),
-            n => (u64::from(n), 2),
         };
-        if len > MAX_FRAME as u64 {
+        if head.len > MAX_FRAME as u64 {
             return Err(invalid("frame too large"));
         }
-        let mask = if masked {
-            if b.len() < at + 4 {
-                return Ok(None);
-            }
-            at += 4;
-            Some([b[at - 4], b[at - 3], b[at - 2], b[at - 1]])
-        } else {
-            None
-        };
-        let len = len as usize;
-        if b.len() < at + len {
+        let len = head.len as usize;
+        if self.inbuf.len() < head.header_len + len {
             return Ok(None);
         }
-        self.inbuf.advance(at);
+        self.inbuf.advance(head.header_len);
         let mut payload = self.inbuf.split_to(len);
-        if let Some(m) = mask {
-            for (i, byte) in payload.iter_mut().enumerate() {
-                *byte ^= m[i % 4];
-            }
+        if let Some(m) = head.mask {
+            apply_mask(&mut payload, m, 0);
         }
-        Ok(Some((fin, opcode, payload.freeze())))
+        Ok(Some((head.fin, head.opcode, payload.freeze())))
     }
 
     /// Queues a text message (sent by the next [`WsConn::flush`]).
     pub fn queue_text(&mut self, data: &[u8]) {
-        self.queue_frame(0x1, data);
+        self.queue_frame(Opcode::Text, data);
     }
 
     /// Queues a binary message.
     pub fn queue_binary(&mut self, data: &[u8]) {
-        self.queue_frame(0x2, data);
+        self.queue_frame(Opcode::Binary, data);
     }
 
-    fn queue_frame(&mut self, opcode: u8, data: &[u8]) {
-        self.out.push(0x80 | opcode);
-        match data.len() {
-            n if n < 126 => self.out.push(0x80 | n as u8),
-            n if n <= 0xFFFF => {
-                self.out.push(0x80 | 126);
-                self.out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                self.out.push(0x80 | 127);
-                self.out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
+    fn queue_frame(&mut self, opcode: Opcode, data: &[u8]) {
         // xorshift32: clients must mask; the key need not be strong here.
         let mut x = self.mask_seed;
         x ^= x << 13;
@@ -205,12 +169,12 @@ impl WsConn {
         x ^= x << 5;
         self.mask_seed = x;
         let mask = x.to_be_bytes();
-        self.out.extend_from_slice(&mask);
+        let mut head = [0u8; MAX_HEAD];
+        let n = write_head(&mut head, true, opcode, data.len() as u64, Some(mask));
+        self.out.extend_from_slice(&head[..n]);
         let start = self.out.len();
         self.out.extend_from_slice(data);
-        for (i, byte) in self.out[start..].iter_mut().enumerate() {
-            *byte ^= mask[i % 4];
-        }
+        apply_mask(&mut self.out[start..], mask, 0);
     }
 
     /// Writes everything queued.
@@ -223,8 +187,8 @@ impl WsConn {
     }
 }
 
-fn to_frame(opcode: u8, data: Bytes) -> io::Result<Frame> {
-    if opcode == 0x2 {
+fn to_frame(opcode: Opcode, data: Bytes) -> io::Result<Frame> {
+    if opcode == Opcode::Binary {
         return Ok(Frame::Binary(data));
     }
     Str::from_utf8(data)

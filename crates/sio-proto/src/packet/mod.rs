@@ -263,6 +263,52 @@ impl Payload {
     }
 }
 
+impl Payload {
+    /// The name and the arguments of an event, read in one pass: what
+    /// [`event_name`](Payload::event_name) and
+    /// [`arguments`](Payload::arguments) give, without reading the text
+    /// twice. A name without escapes is a slice of the payload, not a copy.
+    ///
+    /// ```
+    /// use sio_proto::packet::Payload;
+    /// let p = Payload::Json(r#"["chat",{"a":1},2]"#.into());
+    /// let (name, args) = p.event_parts().unwrap();
+    /// assert_eq!(name, "chat");
+    /// assert_eq!(args.len(), 2);
+    /// assert!(Payload::Json("[]".into()).event_parts().is_err());
+    /// ```
+    pub fn event_parts(&self) -> Result<(Str, Arguments), PayloadError> {
+        let Payload::Json(text) = self else {
+            return Ok((
+                Str::from(self.event_name()?),
+                self.arguments(PacketType::Event)?,
+            ));
+        };
+        let items: Vec<&serde_json::value::RawValue> =
+            serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))?;
+        let (first, rest) = items.split_first().ok_or_else(|| {
+            PayloadError("an event must be an array starting with its name".into())
+        })?;
+        let head = first.get();
+        let name = match head.strip_prefix('"').and_then(|h| h.strip_suffix('"')) {
+            Some(plain) if !plain.contains('\\') => text.slice_ref(plain),
+            _ => match crate::json::from_str_lossy::<args::Head>(head) {
+                Ok(args::Head::Name(n) | args::Head::Number(n)) => Str::from(n),
+                _ => {
+                    return Err(PayloadError(
+                        "an event must be an array starting with its name".into(),
+                    ))
+                }
+            },
+        };
+        let raw = rest
+            .iter()
+            .map(|r| crate::json::RawJson::new_unchecked(text.slice_ref(r.get())))
+            .collect();
+        Ok((name, Arguments(ArgumentsRepr::Raw(raw))))
+    }
+}
+
 /// A Socket.IO packet.
 ///
 /// ```
@@ -396,6 +442,29 @@ impl Encoded {
 #[cfg(test)]
 mod surrogate_tests {
     use super::*;
+
+    #[test]
+    fn event_parts_agree_with_name_and_arguments() {
+        for text in [
+            r#"["plain",1,"two",{"x":[3]}]"#,
+            r#"["esc\"aped\u00e9", "a"]"#,
+            r#"[42,"a"]"#,
+            r#"[1.5]"#,
+            r#"["a\ud800b","\udc00"]"#,
+            r#" [ "spaced" , 1 ] "#,
+        ] {
+            let p = Payload::Json(text.into());
+            let (name, args) = p.event_parts().unwrap();
+            assert_eq!(name, p.event_name().unwrap(), "{text}");
+            assert_eq!(args, p.arguments(PacketType::Event).unwrap(), "{text}");
+        }
+        for bad in ["[]", "[null]", "[{}]", "{}", "[\"a\""] {
+            assert!(Payload::Json(bad.into()).event_parts().is_err(), "{bad}");
+        }
+        let v = Payload::Value(Value::Array(vec![Value::from("bin"), Value::from(1)]));
+        let (name, args) = v.event_parts().unwrap();
+        assert_eq!((name.as_str(), args.len()), ("bin", 1));
+    }
 
     #[test]
     fn lone_surrogates_pass_through() {

@@ -14,8 +14,10 @@
 mod cors;
 mod polling;
 mod sid;
+pub(crate) mod sid_hash;
 mod socket;
 mod ws;
+mod ws_conn;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -75,8 +77,9 @@ pub struct EngineConfig {
     /// How long a server-side close waits for a polling client to come and
     /// fetch its last packets (default 30 s, the reference's `closeTimeout`).
     pub close_timeout: Duration,
-    /// The WebSocket read buffer, in bytes (default 4 KiB; larger messages
-    /// grow it while they are read).
+    /// The most bytes one WebSocket read takes (default and maximum 16 KiB).
+    /// Reads land in a buffer on the stack of the polling thread, not in one
+    /// kept per connection: only an incomplete frame is kept between reads.
     pub ws_read_buffer_size: usize,
 }
 
@@ -95,7 +98,7 @@ impl Default for EngineConfig {
             allow_request: None,
             max_buffered_packets: 10_000,
             close_timeout: Duration::from_millis(30_000),
-            ws_read_buffer_size: 4096,
+            ws_read_buffer_size: 16 * 1024,
         }
     }
 }
@@ -134,7 +137,7 @@ pub(crate) struct Session<H: EngineHandler> {
     pub socket: Arc<EngineSocket>,
     pub conn: H::Conn,
     /// The WebSocket of a completed upgrade, for the driver to take over.
-    pub ws_slot: Mutex<Option<ws::WsStream>>,
+    pub ws_slot: Mutex<Option<ws_conn::WsConn>>,
 }
 
 /// The error codes of the Engine.IO handshake and request checks.
@@ -361,13 +364,16 @@ impl<H: EngineHandler> Engine<H> {
         base64_binary: bool,
     ) -> Arc<Session<H>> {
         let sid = sid::generate();
-        let socket = Arc::new(EngineSocket::new(
-            sid.clone(),
-            transport,
-            handshake,
-            self.config.clone(),
-            base64_binary,
-        ));
+        let socket = Arc::new_cyclic(|me| {
+            EngineSocket::new(
+                me.clone(),
+                sid.clone(),
+                transport,
+                handshake,
+                self.config.clone(),
+                base64_binary,
+            )
+        });
         let conn = self.handler.on_open(socket.clone());
         let session = Arc::new(Session {
             socket,
@@ -470,12 +476,39 @@ fn clone_parts<B>(req: &Request<B>) -> Request<()> {
 /// What the handshake looked like, for the layers above.
 pub(crate) fn handshake_of<B>(req: &Request<B>) -> HandshakeRequest {
     HandshakeRequest {
-        headers: req.headers().clone(),
-        uri: req.uri().clone(),
+        headers: compact_headers(req.headers()),
+        uri: req
+            .uri()
+            .to_string()
+            .parse()
+            .unwrap_or_else(|_| req.uri().clone()),
         remote_addr: req.extensions().get::<crate::RemoteAddr>().map(|a| a.0),
         secure: req.uri().scheme() == Some(&http::uri::Scheme::HTTPS),
         time: std::time::SystemTime::now(),
     }
+}
+
+/// A copy of `headers` that owns its bytes: hyper's values are slices of
+/// its read buffer (8 KiB or more), which a clone would keep alive for as
+/// long as the session. All values share one allocation here.
+fn compact_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let total = headers.values().map(|v| v.len()).sum();
+    let mut all = Vec::with_capacity(total);
+    for v in headers.values() {
+        all.extend_from_slice(v.as_bytes());
+    }
+    let all = Bytes::from(all);
+    let mut out = http::HeaderMap::with_capacity(headers.len());
+    let mut at = 0;
+    for (name, v) in headers {
+        let bytes = all.slice(at..at + v.len());
+        at += v.len();
+        // Re-validating bytes that were a valid value cannot fail.
+        let mut value = http::HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| v.clone());
+        value.set_sensitive(v.is_sensitive());
+        out.append(name.clone(), value);
+    }
+    out
 }
 
 pub(crate) fn empty(status: StatusCode) -> Response<EngineBody> {

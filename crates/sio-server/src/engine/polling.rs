@@ -77,6 +77,18 @@ pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response
                 _ if s.close_delivered => {
                     return Refusal::from(EngineErrorCode::UnknownSid).response()
                 }
+                // Closed by the client (a close packet, a protocol error):
+                // the reference drops the session at once, so a request
+                // that comes after is for an unknown session, even if this
+                // session's driver has not finished tearing it down yet.
+                Life::Closed(
+                    CloseReason::TransportClose
+                    | CloseReason::TransportError
+                    | CloseReason::ParseError,
+                ) if !waited => {
+                    s.close_delivered = true;
+                    return Refusal::from(EngineErrorCode::UnknownSid).response();
+                }
                 // The client asked to close: its pending poll gets a noop.
                 Life::Closed(CloseReason::TransportClose) => {
                     s.close_delivered = true;

@@ -10,13 +10,14 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Instant, SystemTime};
 
 use sio_proto::engine::{Heartbeat, Packet};
 use sio_proto::{Frame, Str};
 use tokio::sync::Notify;
 
+use super::ws_conn::Unwritten;
 use super::EngineConfig;
 
 /// Which transport carries a session.
@@ -102,6 +103,96 @@ pub(crate) enum Life {
     Closed(CloseReason),
 }
 
+/// Sends made while a WebSocket driver hands the messages of one read to
+/// the handlers wait for the end of that read: a connection that several
+/// of them write to (several broadcasts, an ack and an emit) then gets one
+/// write, not one per message, and no task is woken for it.
+pub(crate) struct ReadBatch;
+
+thread_local! {
+    /// Whether a batch runs on this thread, and the sockets written to in
+    /// it (the list keeps its capacity from batch to batch).
+    static BATCH: std::cell::RefCell<(bool, Vec<Arc<EngineSocket>>)> =
+        const { std::cell::RefCell::new((false, Vec::new())) };
+}
+
+impl ReadBatch {
+    /// Starts a batch on this thread (nothing if one is running).
+    pub(crate) fn begin() {
+        BATCH.with(|b| b.borrow_mut().0 = true);
+    }
+
+    /// Ends the batch: every socket written to sends what it queued.
+    pub(crate) fn end() {
+        let mut list = BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            b.0 = false;
+            std::mem::take(&mut b.1)
+        });
+        for socket in list.drain(..) {
+            socket.flush_deferred();
+        }
+        BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.1.capacity() == 0 {
+                b.1 = list;
+            }
+        });
+    }
+
+    /// Whether a batch runs; if so `socket` joins it.
+    fn defer(socket: &Weak<EngineSocket>) -> bool {
+        BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            if !b.0 {
+                return false;
+            }
+            match socket.upgrade() {
+                Some(s) => {
+                    b.1.push(s);
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+}
+
+impl State {
+    /// Nothing queued or being written.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.outbox.is_empty() && !self.writing && self.leftover.is_none()
+    }
+
+    /// Queues what a direct write left (the cut frame's bytes first):
+    /// whether anything is left for the driver.
+    fn requeue(&mut self, unwritten: Unwritten) -> bool {
+        let rest = match unwritten {
+            Unwritten::None => return false,
+            Unwritten::Frames(rest) => rest,
+            Unwritten::Partial(bytes, rest) => {
+                self.leftover = Some(bytes);
+                rest
+            }
+        };
+        self.outbox
+            .extend(rest.into_iter().map(Packet::from_frame_data));
+        true
+    }
+
+    /// Whether a direct write may go now.
+    fn may_write_directly(&self) -> bool {
+        self.direct.is_some() && self.is_idle() && self.transport == TransportKind::WebSocket
+    }
+
+    /// The stream to write to now, if a direct write may go.
+    fn direct_now(&self) -> Option<Arc<tokio::net::tcp::OwnedWriteHalf>> {
+        self.may_write_directly()
+            .then(|| self.direct.clone())
+            .flatten()
+    }
+}
+
 pub(crate) struct State {
     pub outbox: VecDeque<Packet>,
     pub transport: TransportKind,
@@ -112,6 +203,16 @@ pub(crate) struct State {
     pub life: Life,
     /// A GET carried the close packet: later requests are for a gone session.
     pub close_delivered: bool,
+    /// On WebSocket over a bare TCP stream: the stream, for senders to
+    /// write to directly while nothing is queued (see `ws_conn::write_now`).
+    pub direct: Option<Arc<tokio::net::tcp::OwnedWriteHalf>>,
+    /// The WebSocket driver is writing (senders must queue behind it).
+    pub writing: bool,
+    /// Bytes of a direct write the socket did not take: they go first.
+    pub leftover: Option<bytes::Bytes>,
+    /// The outbox waits for the end of the current read batch (see
+    /// [`ReadBatch`]), to go out in one write.
+    pub deferred: bool,
 }
 
 /// What the handshake request looked like (for `socket.handshake`).
@@ -133,6 +234,8 @@ pub struct HandshakeRequest {
 /// and the layers above.
 pub struct EngineSocket {
     sid: Str,
+    /// This socket, for the read batch to flush it later.
+    me: Weak<EngineSocket>,
     pub(crate) state: Mutex<State>,
     /// Wakes the writer: a pending GET, or the WebSocket driver.
     pub(crate) writer: Notify,
@@ -154,6 +257,7 @@ impl std::fmt::Debug for EngineSocket {
 
 impl EngineSocket {
     pub(crate) fn new(
+        me: Weak<EngineSocket>,
         sid: Str,
         transport: TransportKind,
         handshake: HandshakeRequest,
@@ -162,6 +266,7 @@ impl EngineSocket {
     ) -> EngineSocket {
         let heartbeat = Heartbeat::new(Instant::now(), config.ping_interval, config.ping_timeout);
         EngineSocket {
+            me,
             sid,
             state: Mutex::new(State {
                 outbox: VecDeque::new(),
@@ -172,6 +277,10 @@ impl EngineSocket {
                 post_pending: false,
                 life: Life::Open,
                 close_delivered: false,
+                direct: None,
+                writing: false,
+                leftover: None,
+                deferred: false,
             }),
             writer: Notify::new(),
             driver: Notify::new(),
@@ -214,7 +323,7 @@ impl EngineSocket {
         let s = self.lock();
         s.life == Life::Open
             && match s.transport {
-                TransportKind::WebSocket => s.outbox.is_empty(),
+                TransportKind::WebSocket => s.is_idle(),
                 TransportKind::Polling => s.get_pending && s.upgrade != Upgrade::Probing,
             }
     }
@@ -234,10 +343,53 @@ impl EngineSocket {
         if s.outbox.len() + frames.len() > self.config.max_buffered_packets {
             return Err(SendError::Full);
         }
-        s.outbox.extend(frames.map(Packet::from_frame_data));
+        if s.deferred {
+            // Goes out with what is already waiting, at the end of the batch.
+            s.outbox.extend(frames.map(Packet::from_frame_data));
+            return Ok(());
+        }
+        if s.may_write_directly() && ReadBatch::defer(&self.me) {
+            s.deferred = true;
+            s.outbox.extend(frames.map(Packet::from_frame_data));
+            return Ok(());
+        }
+        if let Some(tcp) = s.direct_now() {
+            // Nothing queued, nobody writing: straight to the socket, no
+            // task woken (and under the lock, so nothing overtakes it).
+            let unwritten = super::ws_conn::write_now((*tcp).as_ref(), frames);
+            if !s.requeue(unwritten) {
+                return Ok(());
+            }
+        } else {
+            s.outbox.extend(frames.map(Packet::from_frame_data));
+        }
         drop(s);
         self.writer.notify_one();
         Ok(())
+    }
+
+    /// Writes what waited for the end of a read batch, at once if the
+    /// socket takes it, else through the driver.
+    fn flush_deferred(&self) {
+        let mut s = self.lock();
+        if !s.deferred {
+            return;
+        }
+        s.deferred = false;
+        let ready = !s.writing
+            && s.leftover.is_none()
+            && s.life == Life::Open
+            && (s.outbox.iter()).all(|p| p.kind == sio_proto::engine::PacketType::Message);
+        let st = &mut *s;
+        if let (true, Some(tcp)) = (ready, st.direct.as_ref()) {
+            let frames = (st.outbox.drain(..)).map(|p| p.data.unwrap_or(Frame::Text(Str::new())));
+            let unwritten = super::ws_conn::write_now((**tcp).as_ref(), frames);
+            if !st.requeue(unwritten) {
+                return;
+            }
+        }
+        drop(s);
+        self.writer.notify_one();
     }
 
     /// Queues a control packet, ignoring the outbox bound.

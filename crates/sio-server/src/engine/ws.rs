@@ -4,23 +4,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use base64::Engine as _;
-use futures_util::{SinkExt, StreamExt};
 use http::{header, Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use sio_proto::engine::{HeartbeatAction, Packet, PacketType};
 use sio_proto::{Frame, Str};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
 
-use super::socket::{Life, Upgrade};
+use super::socket::{Life, ReadBatch, Upgrade};
+use super::ws_conn::{WsConn, WsError, WsIo};
 use super::{handshake_of, CloseReason, Engine, EngineBody, EngineHandler, Session, TransportKind};
-
-/// A server-side WebSocket over an upgraded hyper connection.
-pub(crate) type WsStream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Whether the request asks to switch to WebSocket.
 pub(crate) fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
@@ -59,11 +50,6 @@ pub(crate) fn accept<H: EngineHandler, B>(
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let handshake = handshake_of(&req);
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let config = WebSocketConfig::default()
-        .read_buffer_size(engine.config.ws_read_buffer_size)
-        .write_buffer_size(0)
-        .max_message_size(Some(engine.config.max_payload))
-        .max_frame_size(Some(engine.config.max_payload));
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -72,9 +58,10 @@ pub(crate) fn accept<H: EngineHandler, B>(
                 return;
             }
         };
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
+        let (io, early) = WsIo::from_upgraded(upgraded);
+        let config = &engine.config;
+        let ws = WsConn::new(io, &early, config.max_payload, config.ws_read_buffer_size);
+        drop(early);
         match sid {
             None => {
                 let session =
@@ -97,9 +84,9 @@ pub(crate) fn accept<H: EngineHandler, B>(
 }
 
 /// The upgrade of a polling session: `2probe` → `3probe`, then `5`.
-async fn probe<H: EngineHandler>(engine: Arc<Engine<H>>, sid: String, mut ws: WsStream) {
+async fn probe<H: EngineHandler>(engine: Arc<Engine<H>>, sid: String, mut ws: WsConn) {
     let Some(session) = engine.sessions_lock().get(sid.as_str()).cloned() else {
-        let _ = ws.close(None).await;
+        ws.close(None).await;
         return;
     };
     let socket = session.socket.clone();
@@ -114,21 +101,18 @@ async fn probe<H: EngineHandler>(engine: Arc<Engine<H>>, sid: String, mut ws: Ws
         ok
     };
     if !may_upgrade {
-        let _ = ws.close(None).await;
+        ws.close(None).await;
         return;
     }
     let outcome = tokio::time::timeout(engine.config.upgrade_timeout, async {
         loop {
-            let text = match ws.next().await {
-                Some(Ok(Message::Text(t))) => t,
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            let text = match ws.next_frame().await {
+                Ok(Frame::Text(t)) => t,
                 _ => return false,
             };
-            // SAFETY: tungstenite validated the text frame as UTF-8.
-            let text = unsafe { Str::from_utf8_unchecked(text.into()) };
             match Packet::decode_text(text) {
                 Ok(p) if p.kind == PacketType::Ping && p.is_probe() => {
-                    if ws.send(Message::text("3probe")).await.is_err() {
+                    if ws.send(None, [&Packet::pong_probe()], false).await.is_err() {
                         return false;
                     }
                     socket.lock().upgrade = Upgrade::Probing;
@@ -157,47 +141,33 @@ async fn probe<H: EngineHandler>(engine: Arc<Engine<H>>, sid: String, mut ws: Ws
         socket.writer.notify_one();
         socket.driver.notify_one();
     } else {
-        let _ = ws.close(None).await;
-    }
-}
-
-fn to_message(packet: Packet, base64_binary: bool) -> Message {
-    match packet.to_frame() {
-        Frame::Binary(b) if base64_binary => {
-            let text = format!("b{}", base64::engine::general_purpose::STANDARD.encode(&b));
-            Message::text(text)
-        }
-        Frame::Binary(b) => Message::Binary(b),
-        // SAFETY: a `Str` is valid UTF-8.
-        Frame::Text(t) => Message::Text(unsafe { Utf8Bytes::from_bytes_unchecked(t.into_bytes()) }),
+        ws.close(None).await;
     }
 }
 
 /// Why the session ends, and the close code to tell the peer (if not normal).
-type Ending = (CloseReason, Option<CloseCode>);
+type Ending = (CloseReason, Option<u16>);
+
+/// Why reading ended, as the session sees it.
+fn ending_of(e: WsError, sid: &str) -> Ending {
+    match e {
+        WsError::Eof | WsError::Closed => (CloseReason::TransportClose, None),
+        WsError::Io(e) => {
+            tracing::debug!(sid, "websocket error: {e}");
+            (CloseReason::TransportError, None)
+        }
+        // A message over maxPayload: 1009, as the reference's `ws` says.
+        WsError::TooLarge => (CloseReason::TransportError, Some(1009)),
+        WsError::Protocol(code) => (CloseReason::TransportError, Some(code)),
+    }
+}
 
 /// What one incoming WebSocket message means for the session.
 fn on_incoming<H: EngineHandler>(
     engine: &Engine<H>,
     session: &Session<H>,
-    msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    frame: Frame,
 ) -> Option<Ending> {
-    let frame = match msg {
-        Some(Ok(Message::Text(t))) => {
-            // SAFETY: tungstenite validated the text frame as UTF-8.
-            Frame::Text(unsafe { Str::from_utf8_unchecked(t.into()) })
-        }
-        Some(Ok(Message::Binary(b))) => Frame::Binary(b),
-        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return None,
-        Some(Ok(Message::Close(_))) | None => return Some((CloseReason::TransportClose, None)),
-        Some(Err(e)) => {
-            tracing::debug!(sid = %session.socket.sid(), "websocket error: {e}");
-            // A message over maxPayload: 1009, as the reference's `ws` says.
-            let code = matches!(e, tokio_tungstenite::tungstenite::Error::Capacity(_))
-                .then_some(CloseCode::Size);
-            return Some((CloseReason::TransportError, code));
-        }
-    };
     let packet = match Packet::decode_frame(frame) {
         Ok(p) => p,
         Err(_) => return Some((CloseReason::ParseError, None)),
@@ -224,47 +194,91 @@ fn on_incoming<H: EngineHandler>(
 pub(crate) async fn drive<H: EngineHandler>(
     engine: Arc<Engine<H>>,
     session: Arc<Session<H>>,
-    mut ws: WsStream,
+    mut ws: WsConn,
 ) {
     let socket = session.socket.clone();
     let base64_binary = socket.base64_binary;
     let mut close_code = None;
+    // The outbox is swapped with this one (emptied, its capacity kept), so
+    // taking a batch allocates nothing.
+    let mut batch = std::collections::VecDeque::new();
+    let mut armed = {
+        let mut s = socket.lock();
+        // Direct writes frame binary as is: not for `b64=1` clients.
+        s.direct = ws.tcp().filter(|_| !base64_binary).cloned();
+        s.heartbeat.deadline()
+    };
+    let sleep = tokio::time::sleep_until(armed.into());
+    tokio::pin!(sleep);
     let reason = 'session: loop {
         let notified = socket.writer.notified();
-        let (batch, life, deadline) = {
+        let (life, deadline, leftover) = {
             let mut s = socket.lock();
-            let batch: Vec<Packet> = s.outbox.drain(..).collect();
-            (batch, s.life, s.heartbeat.deadline())
+            std::mem::swap(&mut s.outbox, &mut batch);
+            let leftover = s.leftover.take();
+            // Senders queue behind what this task writes now.
+            s.writing = !batch.is_empty() || leftover.is_some() || ws.has_output();
+            (s.life, s.heartbeat.deadline(), leftover)
         };
-        if !batch.is_empty() {
-            for packet in batch {
-                if ws.feed(to_message(packet, base64_binary)).await.is_err() {
-                    break 'session CloseReason::TransportError;
-                }
-            }
-            if ws.flush().await.is_err() {
+        if !batch.is_empty() || leftover.is_some() {
+            // Boxed: rare now (senders write directly), and its state would
+            // otherwise make every idle connection's task bigger.
+            let sent = Box::pin(ws.send(leftover.as_deref(), batch.iter(), base64_binary)).await;
+            if sent.is_err() {
                 break 'session CloseReason::TransportError;
+            }
+            batch.clear();
+            if batch.capacity() > 64 {
+                batch = std::collections::VecDeque::new();
+            }
+        }
+        if ws.has_output() && Box::pin(ws.flush()).await.is_err() {
+            break 'session CloseReason::TransportError;
+        }
+        {
+            let mut s = socket.lock();
+            if s.writing {
+                s.writing = false;
+                // Queued while this task was writing: go round again.
+                if !s.outbox.is_empty() || s.leftover.is_some() {
+                    continue;
+                }
             }
         }
         match life {
             Life::Open => {}
             Life::Closing(reason) | Life::Closed(reason) => break reason,
         }
+        if deadline != armed {
+            armed = deadline;
+            sleep.as_mut().reset(deadline.into());
+        }
         tokio::select! {
             _ = notified => {}
-            msg = ws.next() => {
-                if let Some((reason, code)) = on_incoming(&engine, &session, msg) {
-                    close_code = code;
-                    break reason;
-                }
+            r = ws.read_with(|frame| {
+                ReadBatch::begin();
+                on_incoming(&engine, &session, frame)
+            }) => {
+                // What the handlers sent for this read goes out now.
+                ReadBatch::end();
+                let ending = match r {
+                    Ok(None) => continue,
+                    Ok(Some(ending)) => ending,
+                    Err(e) => ending_of(e, socket.sid()),
+                };
+                close_code = ending.1;
+                break ending.0;
             }
-            _ = tokio::time::sleep_until(deadline.into()) => {
+            _ = &mut sleep => {
                 let action = socket.lock().heartbeat.on_timeout(Instant::now());
                 match action {
                     HeartbeatAction::SendPing => socket.send_control(Packet::ping()),
                     HeartbeatAction::TimedOut => break CloseReason::PingTimeout,
                     HeartbeatAction::Wait => {}
                 }
+                // Re-arm, even if the deadline did not move.
+                armed = socket.lock().heartbeat.deadline();
+                sleep.as_mut().reset(armed.into());
             }
         }
     };
@@ -273,11 +287,8 @@ pub(crate) async fn drive<H: EngineHandler>(
         if matches!(s.life, Life::Open | Life::Closing(_)) {
             s.life = Life::Closed(reason);
         }
+        s.direct = None;
     }
-    let frame = close_code.map(|code| CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(""),
-    });
-    let _ = ws.close(frame).await;
+    Box::pin(ws.close(close_code)).await;
     engine.finish(&session, reason);
 }
