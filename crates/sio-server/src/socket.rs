@@ -689,20 +689,25 @@ impl Socket {
     /// # }
     /// ```
     pub fn remove_all_listeners(&self) {
-        lock(&self.listeners).events.clear();
+        self.edit_listeners(|l| l.events.clear());
     }
 
     /// The events that have handlers (`socket.eventNames()`), in no
     /// particular order.
     pub fn event_names(&self) -> Vec<String> {
-        let l = lock(&self.listeners);
-        let names = l.events.iter().filter(|(_, list)| !list.is_empty());
-        names.map(|(name, _)| name.clone()).collect()
+        let mut names: Vec<String> = Vec::new();
+        for x in &self.listeners().events {
+            if !names.iter().any(|n| **n == *x.event) {
+                names.push(x.event.to_string());
+            }
+        }
+        names
     }
 
     /// How many handlers `event` has (`socket.listenerCount(event)`).
     pub fn listener_count(&self, event: &str) -> usize {
-        lock(&self.listeners).events.get(event).map_or(0, Vec::len)
+        let l = self.listeners();
+        l.events.iter().filter(|x| &*x.event == event).count()
     }
 
     /// Whether `event` has handlers.
