@@ -251,11 +251,9 @@ async fn on_connection(socket: Arc<Socket>) {
     });
     socket.on("sockets-in", |ev| async move {
         let (room, _) = room_and_rest(&ev);
-        let mut ids: Vec<String> = ev
-            .socket()
-            .ns()
-            .to(room)
-            .fetch_sockets()
+        let fetched = ev.socket().ns().to(room).fetch_sockets().await;
+        let mut ids: Vec<String> = fetched
+            .unwrap_or_default()
             .iter()
             .map(|s| s.id().to_string())
             .collect();

@@ -11,6 +11,7 @@ use serde::Serialize;
 use sio_proto::{Frame, Parser, Str, Value};
 
 use crate::client::{self, ClientConn};
+use crate::cluster::AdapterFactory;
 use crate::engine::{CloseReason, Engine, EngineConfig, EngineHandler, EngineSocket};
 use crate::ns::Namespace;
 use crate::operators::Operator;
@@ -32,6 +33,9 @@ pub struct SocketIoConfig {
     pub cleanup_empty_child_namespaces: bool,
     /// Connection state recovery (default off): see [`RecoveryConfig`].
     pub connection_state_recovery: Option<RecoveryConfig>,
+    /// Makes each namespace's adapter (default: in memory, one node; see
+    /// `sio_redis` for a cluster on Redis).
+    pub adapter: AdapterFactory,
 }
 
 impl Default for SocketIoConfig {
@@ -42,6 +46,7 @@ impl Default for SocketIoConfig {
             parser: Parser::Json,
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
+            adapter: AdapterFactory::default(),
         }
     }
 }
@@ -81,7 +86,7 @@ impl IoInner {
         };
         let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
         let ns = namespaces.entry(Str::from(name)).or_insert_with(|| {
-            let child = Arc::new(template.child(Str::from(name)));
+            let child = template.child(Str::from(name), &self.config.adapter);
             if self.config.cleanup_empty_child_namespaces {
                 let io = Arc::downgrade(self);
                 let weak_child = Arc::downgrade(&child);
@@ -114,11 +119,12 @@ impl IoInner {
         namespaces
             .entry(Str::from(name.as_str()))
             .or_insert_with(|| {
-                Arc::new(Namespace::new(
+                Namespace::new(
                     Str::from(name.as_str()),
                     self.config.connection_state_recovery.clone(),
                     self.config.parser,
-                ))
+                    Some(&self.config.adapter),
+                )
             })
             .clone()
     }
@@ -218,11 +224,13 @@ impl SocketIo {
             .dynamic
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        let template = Arc::new(Namespace::new(
+        // The template never has sockets: no cluster adapter for it.
+        let template = Namespace::new(
             Str::from(format!("/_{}", dynamic.len())),
             self.inner.config.connection_state_recovery.clone(),
             self.inner.config.parser,
-        ));
+            None,
+        );
         template.on_connection(handler);
         dynamic.push(Dynamic {
             matcher: Arc::new(matcher),
