@@ -165,8 +165,9 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
     }
     let f = n.as_f64();
     // JavaScript has one number type: notepack writes an integral float as
-    // an integer (within 64 bits).
-    if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.223372036854776e18 {
+    // an integer. Beyond 64 bits it writes a wrapped, wrong integer; there
+    // a float 64 is written instead (notepack reads it correctly).
+    if f.fract() == 0.0 && (-9.223372036854776e18..1.8446744073709552e19).contains(&f) {
         return write_int(out, f as i128);
     }
     out.push(0xcb);
@@ -528,16 +529,21 @@ pub struct BroadcastMessage {
 }
 
 impl BroadcastMessage {
-    /// The notepack bytes.
+    /// The notepack bytes (with the key order of the adapter, or of the
+    /// emitter when `uid` is `"emitter"`).
     pub fn encode(&self) -> Vec<u8> {
+        let rooms = ("rooms", strings(&self.opts.rooms));
+        let except = ("except", strings(&self.opts.except));
+        let flags = ("flags", flags_value(&self.flags));
+        let opts = if self.uid == crate::emitter::EMITTER_UID {
+            obj([rooms, flags, except])
+        } else {
+            obj([rooms, except, flags])
+        };
         encode(&Value::Array(vec![
             Value::from(self.uid.as_str()),
             packet_value(&self.nsp, &self.data),
-            obj([
-                ("rooms", strings(&self.opts.rooms)),
-                ("except", strings(&self.opts.except)),
-                ("flags", flags_value(&self.flags)),
-            ]),
+            opts,
         ]))
     }
 

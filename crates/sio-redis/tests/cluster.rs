@@ -91,3 +91,140 @@ async fn broadcast_rooms_and_except_across_three_nodes() {
     assert!(arrives(&mut admin_events, "admin-news", 3000).await);
     assert!(!arrives(&mut eb, "admin-news", 300).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_across_three_nodes() {
+    let redis = RedisServer::start();
+    let answer = |name: &'static str| {
+        move |io: &sio_server::SocketIo| {
+            io.of("/").on_server_event("ask", move |ev| async move {
+                let (q,): (String,) = ev.args().unwrap();
+                assert!(ev.wants_ack());
+                ev.ack(&format!("{name}:{q}")).unwrap();
+            });
+        }
+    };
+    let (a, b, c) = (
+        node(&redis.url(), answer("a")).await,
+        node(&redis.url(), answer("b")).await,
+        node(&redis.url(), answer("c")).await,
+    );
+    wait_server_count(&[&a, &b, &c], 3).await;
+    assert_eq!(a.io.of("/").server_count().await, Ok(3));
+
+    let (ca, mut ea) = client(&a.url()).await;
+    let (cb, mut eb) = client(&b.url()).await;
+    let (cc, mut ec) = client(&c.url()).await;
+    let (ida, idb, idc) = (ca.id().unwrap(), cb.id().unwrap(), cc.id().unwrap());
+    server_socket(&b, &cb).join("blue");
+    server_socket(&c, &cc).set_data(serde_json::from_str(r#"{"name":"carol"}"#).unwrap());
+
+    // fetch_sockets from a: every node's sockets, with rooms, data, handshake.
+    let all = a.io.of("/").fetch_sockets().await.unwrap();
+    let mut ids: Vec<String> = all.iter().map(|s| s.id().to_string()).collect();
+    ids.sort();
+    let mut expected = vec![ida.clone(), idb.clone(), idc.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let remote_c = all.iter().find(|s| s.id() == idc.as_str()).unwrap();
+    assert!(remote_c.local().is_none());
+    assert_eq!(remote_c.data()["name"].as_str(), Some("carol"));
+    assert!(remote_c.handshake()["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("/socket.io/"));
+    assert!(all
+        .iter()
+        .find(|s| s.id() == ida.as_str())
+        .unwrap()
+        .local()
+        .is_some());
+    let blue = a.io.to("blue").fetch_sockets().await.unwrap();
+    assert_eq!(blue.len(), 1);
+    assert_eq!(blue[0].id(), idb.as_str());
+    assert_eq!(blue[0].rooms().len(), 2);
+
+    // A RemoteSocket acts on the node where the socket is.
+    remote_c.emit("direct", &("to carol",)).unwrap();
+    assert_eq!(s(&next(&mut ec, "direct").await[0]), "to carol");
+    remote_c.join("green");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(server_socket(&c, &cc).rooms().iter().any(|r| r == "green"));
+
+    // sockets_join / sockets_leave from a reach b and c.
+    a.io.of("/").sockets_join("all");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for (n, cl) in [(&a, &ca), (&b, &cb), (&c, &cc)] {
+        assert!(server_socket(n, cl).rooms().iter().any(|r| r == "all"));
+    }
+    a.io.to("blue").sockets_leave("all");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!server_socket(&b, &cb).rooms().iter().any(|r| r == "all"));
+    assert!(server_socket(&c, &cc).rooms().iter().any(|r| r == "all"));
+
+    // Broadcast with acks across nodes: one answer per client of every node.
+    for (cl, tag) in [(&ca, "A"), (&cb, "B"), (&cc, "C")] {
+        cl.on("question", move |ev| async move {
+            ev.ack(&(tag,)).unwrap();
+        });
+    }
+    let mut answers: Vec<String> =
+        b.io.timeout(Duration::from_secs(2))
+            .emit_with_ack::<_, Vec<String>>("question", &())
+            .await
+            .unwrap();
+    answers.sort();
+    assert_eq!(answers, ["A", "B", "C"]);
+    // ... to a room only; and a timeout when a client never answers.
+    let green: Vec<String> =
+        a.io.to("green")
+            .timeout(Duration::from_secs(2))
+            .emit_with_ack("question", &())
+            .await
+            .unwrap();
+    assert_eq!(green, ["C"]);
+    cc.off("question");
+    let started = std::time::Instant::now();
+    let timed_out =
+        a.io.timeout(Duration::from_millis(500))
+            .emit_with_ack::<_, Vec<String>>("question", &())
+            .await;
+    assert_eq!(timed_out, Err(sio_server::AckError::Timeout));
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // server_side_emit with acks: one answer per OTHER node.
+    let mut replies: Vec<String> =
+        a.io.of("/")
+            .server_side_emit_with_ack("ask", &("q1",))
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| s(v).to_owned())
+            .collect();
+    replies.sort();
+    assert_eq!(replies, ["b:q1", "c:q1"]);
+    // ... and without ack.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    c.io.of("/").on_server_event("tell", move |ev| {
+        let tx = tx.clone();
+        async move {
+            assert!(!ev.wants_ack());
+            tx.send(ev.values().to_vec()).unwrap();
+        }
+    });
+    a.io.of("/").server_side_emit("tell", &("news", 2)).unwrap();
+    let told = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s(&told[0]), "news");
+    assert_eq!(told[1].as_u64(), Some(2));
+
+    // disconnect_sockets from a: b's client in "blue" is disconnected.
+    a.io.to("blue").disconnect_sockets(true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!cb.connected());
+    assert!(ca.connected() && cc.connected());
+    assert!(b.io.of("/").get_socket(&idb).is_none());
+    let _ = (&mut ea, &mut eb);
+}

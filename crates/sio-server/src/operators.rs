@@ -287,6 +287,7 @@ impl Operator {
                     AckCleanup {
                         id,
                         sockets: vec![socket.clone()],
+                        _collector: None,
                     },
                 ))
             }
@@ -321,6 +322,7 @@ impl Operator {
                     AckCleanup {
                         id,
                         sockets: targets,
+                        _collector: Some(collector),
                     },
                 ))
             }
@@ -453,6 +455,9 @@ impl Operator {
 struct AckCleanup {
     id: u64,
     sockets: Vec<Arc<Socket>>,
+    /// Kept until the emit ends: the answer channel must not close before
+    /// the timeout fires, whoever else lets go of the collector first.
+    _collector: Option<Arc<AckCollector>>,
 }
 
 impl AckCleanup {
