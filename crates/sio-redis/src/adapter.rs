@@ -321,13 +321,9 @@ async fn supervise(weak: Weak<Shared>) {
         let Some(shared) = weak.upgrade() else { return };
         *lock(&shared.sink) = None;
         *lock(&shared.publisher) = None;
+        // `subscribed` stays true: a namespace that listened once is ready;
+        // the supervisor resubscribes it when Redis is back.
         shared.connected.send_replace(false);
-        let routes: Vec<Route> = lock(&shared.routes).values().cloned().collect();
-        for route in routes {
-            if let Some(ns) = route.ns.upgrade() {
-                ns.subscribed.send_replace(false);
-            }
-        }
         if down_since.is_none() {
             down_since = Some(Instant::now());
             tracing::warn!(uid = %shared.uid, "redis connection lost, reconnecting in the background");
@@ -806,6 +802,12 @@ impl Cluster for NsAdapter {
     fn ready(&self) -> BoxFuture<Result<(), AdapterError>> {
         let mut rx = self.state.subscribed.subscribe();
         let limit = self.timeout();
+        // During an outage, waiting would only delay local clients.
+        if !*rx.borrow() && !*self.state.shared.connected.borrow() {
+            return Box::pin(async {
+                Err(AdapterError::Unavailable("redis is not connected".into()))
+            });
+        }
         Box::pin(async move {
             match tokio::time::timeout(limit, rx.wait_for(|s| *s)).await {
                 Ok(Ok(_)) => Ok(()),

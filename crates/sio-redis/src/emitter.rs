@@ -52,6 +52,17 @@ fn encode_error(e: impl std::fmt::Display) -> AdapterError {
     AdapterError::Codec(e.to_string())
 }
 
+/// `[event, ...args]` (`args` an argument list, as for a socket's emit).
+fn event_data<T: Serialize + ?Sized>(event: &str, args: &T) -> Result<Vec<Value>, AdapterError> {
+    let mut data = vec![Value::from(event)];
+    match sio_proto::to_value(args).map_err(encode_error)? {
+        Value::Array(a) => data.extend(a),
+        Value::Null => {}
+        one => data.push(one),
+    }
+    Ok(data)
+}
+
 impl Emitter {
     /// Connects to Redis at `url`, for the main namespace and the key prefix
     /// "socket.io".
@@ -159,12 +170,7 @@ impl Emitter {
                 "\"{event}\" is a reserved event name"
             )));
         }
-        let mut data = vec![Value::from(event)];
-        match sio_proto::to_value(args).map_err(encode_error)? {
-            Value::Array(a) => data.extend(a),
-            Value::Null => {}
-            one => data.push(one),
-        }
+        let data = event_data(event, args)?;
         let mut channel = format!("{}#{}#", self.key, self.nsp);
         if let [room] = &self.opts.rooms[..] {
             channel.push_str(room);
@@ -217,12 +223,7 @@ impl Emitter {
         event: &str,
         args: &T,
     ) -> Result<(), AdapterError> {
-        let mut data = vec![Value::from(event)];
-        match sio_proto::to_value(args).map_err(encode_error)? {
-            Value::Array(a) => data.extend(a),
-            Value::Null => {}
-            one => data.push(one),
-        }
+        let data = event_data(event, args)?;
         let request = Request::ServerSideEmit {
             uid: EMITTER_UID.into(),
             request_id: None,

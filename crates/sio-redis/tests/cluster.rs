@@ -228,3 +228,107 @@ async fn requests_across_three_nodes() {
     assert!(b.io.of("/").get_socket(&idb).is_none());
     let _ = (&mut ea, &mut eb);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_emitter_into_rust_and_nodejs_nodes() {
+    let redis = RedisServer::start();
+    let rust = node(&redis.url(), |io| {
+        let ns = io.of("/");
+        let weak = std::sync::Arc::downgrade(&ns);
+        ns.on_server_event("tell", move |ev| {
+            let ns = weak.upgrade();
+            async move {
+                if let Some(ns) = ns {
+                    let _ = ns.local().emit("told", &ev.values());
+                }
+            }
+        });
+    })
+    .await;
+    let nodejs = NodeJsNode::start(&redis.url()).await;
+    wait_server_count(&[&rust], 2).await;
+    let (cr, mut er) = client(&rust.url()).await;
+    let (cn, mut en) = client(&nodejs.url()).await;
+    let emitter = sio_redis::Emitter::connect(&redis.url()).await.unwrap();
+
+    // To everyone, binary included.
+    emitter
+        .emit("emitted", &("all", bytes::Bytes::from_static(&[7, 8])))
+        .await
+        .unwrap();
+    for events in [&mut er, &mut en] {
+        let got = next(events, "emitted").await;
+        assert_eq!(s(&got[0]), "all");
+        assert_eq!(got[1].as_bytes().map(|b| b.to_vec()), Some(vec![7, 8]));
+    }
+
+    // sockets_join by socket id, then a room emit reaches exactly those.
+    let (idr, idn) = (cr.id().unwrap(), cn.id().unwrap());
+    emitter.to(idr.as_str()).sockets_join("room").await.unwrap();
+    emitter.to(idn.as_str()).sockets_join("room").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut ids: Vec<String> = rust
+        .io
+        .to("room")
+        .fetch_sockets()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id().to_string())
+        .collect();
+    ids.sort();
+    let mut both = vec![idr.clone(), idn.clone()];
+    both.sort();
+    assert_eq!(ids, both);
+    emitter
+        .to("room")
+        .except(idn.as_str())
+        .emit("room-only", &())
+        .await
+        .unwrap();
+    assert!(arrives(&mut er, "room-only", 3000).await);
+    assert!(!arrives(&mut en, "room-only", 300).await);
+    emitter
+        .to(idn.as_str())
+        .sockets_leave("room")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rust.io.to("room").fetch_sockets().await.unwrap().len(), 1);
+
+    // server_side_emit reaches every node's listeners.
+    emitter
+        .server_side_emit("tell", &("from rust emitter",))
+        .await
+        .unwrap();
+    for events in [&mut er, &mut en] {
+        assert_eq!(s(&next(events, "told").await[0]), "from rust emitter");
+    }
+
+    // Another namespace, and disconnect_sockets.
+    let custom = sio_client::ClientBuilder::new(&format!("{}/custom", nodejs.url()))
+        .connect()
+        .await
+        .unwrap();
+    let mut ec = custom.events();
+    emitter
+        .of("custom")
+        .emit("hello-custom", &())
+        .await
+        .unwrap();
+    assert!(arrives(&mut ec, "hello-custom", 3000).await);
+    emitter
+        .to(idn.as_str())
+        .disconnect_sockets(true)
+        .await
+        .unwrap();
+    emitter
+        .to(idr.as_str())
+        .disconnect_sockets(false)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!cn.connected());
+    assert!(!cr.connected());
+    assert!(emitter.emit("connect", &()).await.is_err(), "reserved name");
+}

@@ -203,3 +203,50 @@ pub fn server_socket(node: &Node, c: &sio_client::Socket) -> Arc<sio_server::Soc
         .get_socket(&id)
         .expect("socket on that node")
 }
+
+/// The Node.js conformance server (official socket.io +
+/// @socket.io/redis-adapter) on `redis`, killed on drop.
+pub struct NodeJsNode {
+    pub port: u16,
+    _child: tokio::process::Child,
+}
+
+impl NodeJsNode {
+    pub async fn start(redis: &str) -> NodeJsNode {
+        use tokio::io::AsyncBufReadExt;
+        let script = root().join("tests/interop/lib/node-conformance.mjs");
+        assert!(
+            root()
+                .join("tests/interop/node_modules/@socket.io/redis-adapter")
+                .exists(),
+            "npm packages missing: run scripts/setup"
+        );
+        let port = free_port();
+        let mut child = tokio::process::Command::new("node")
+            .arg(script)
+            .args(["--redis", redis, "--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("listening on") {
+                    return;
+                }
+            }
+            panic!("the Node.js server exited before it was ready");
+        })
+        .await
+        .expect("Node.js server ready in time");
+        NodeJsNode {
+            port,
+            _child: child,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
