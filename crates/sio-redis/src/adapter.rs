@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sio_proto::Value;
-use sio_server::adapter::{Adapter, BroadcastOptions, InMemoryAdapter, Room, Sid};
+use sio_server::adapter::{Adapter, BroadcastOptions, Room};
 use sio_server::cluster::{
-    AckSink, AdapterError, AdapterFactory, BoxFuture, BroadcastFlags, Cluster, LocalNode,
-    SocketInfo,
+    AckSink, AdapterError, AdapterFactory, BoxFuture, BroadcastFlags, Cluster, ClusterAdapter,
+    LocalNode, SocketInfo,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -222,7 +222,7 @@ impl RedisAdapter {
     pub fn factory(&self) -> AdapterFactory {
         let shared = self.shared.clone();
         AdapterFactory::new(move |node| {
-            Arc::new(NsAdapter::new(shared.clone(), node)) as Arc<dyn Adapter>
+            Arc::new(ClusterAdapter::new(NsAdapter::new(shared.clone(), node))) as Arc<dyn Adapter>
         })
     }
 
@@ -672,9 +672,9 @@ async fn ask<T: Default>(
     }
 }
 
-/// One namespace's adapter: local rooms in memory plus the cluster part.
+/// One namespace's cluster part (its rooms are kept by the
+/// [`ClusterAdapter`] around it).
 pub struct NsAdapter {
-    local: InMemoryAdapter,
     state: Arc<NsState>,
 }
 
@@ -746,10 +746,7 @@ impl NsAdapter {
                 Err(_) => tracing::warn!("namespace created outside a tokio runtime: subscribed on the next reconnection"),
             }
         }
-        NsAdapter {
-            local: InMemoryAdapter::default(),
-            state,
-        }
+        NsAdapter { state }
     }
 
     fn timeout(&self) -> Duration {
@@ -765,36 +762,6 @@ impl Drop for NsAdapter {
             r.ns.upgrade()
                 .is_some_and(|ns| !Arc::ptr_eq(&ns, &self.state))
         });
-    }
-}
-
-impl Adapter for NsAdapter {
-    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
-        self.local.add_all(sid, rooms)
-    }
-
-    fn del(&self, sid: &Sid, room: &str) {
-        self.local.del(sid, room)
-    }
-
-    fn del_all(&self, sid: &Sid) {
-        self.local.del_all(sid)
-    }
-
-    fn socket_rooms(&self, sid: &str) -> Vec<Room> {
-        self.local.socket_rooms(sid)
-    }
-
-    fn apply(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        self.local.apply(opts)
-    }
-
-    fn rooms(&self) -> Vec<Room> {
-        self.local.rooms()
-    }
-
-    fn cluster(&self) -> Option<&dyn Cluster> {
-        Some(self)
     }
 }
 

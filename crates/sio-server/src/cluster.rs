@@ -151,6 +151,72 @@ pub trait Cluster: Send + Sync + 'static {
     fn close(&self) {}
 }
 
+/// An adapter for a cluster: the rooms of this node in memory, plus a
+/// [`Cluster`] for the other nodes. What a cluster adapter's factory
+/// usually returns.
+///
+/// ```ignore
+/// AdapterFactory::new(|node| Arc::new(ClusterAdapter::new(MyCluster::new(node))))
+/// ```
+#[derive(Default)]
+pub struct ClusterAdapter<C> {
+    rooms: InMemoryAdapter,
+    cluster: C,
+}
+
+impl<C: fmt::Debug> fmt::Debug for ClusterAdapter<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterAdapter")
+            .field("cluster", &self.cluster)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Cluster> ClusterAdapter<C> {
+    /// Local rooms in memory, and `cluster`.
+    pub fn new(cluster: C) -> Self {
+        ClusterAdapter {
+            rooms: InMemoryAdapter::default(),
+            cluster,
+        }
+    }
+
+    /// The cluster part.
+    pub fn inner(&self) -> &C {
+        &self.cluster
+    }
+}
+
+impl<C: Cluster> Adapter for ClusterAdapter<C> {
+    fn add_all(&self, sid: &Sid, rooms: &[Room]) {
+        self.rooms.add_all(sid, rooms)
+    }
+
+    fn del(&self, sid: &Sid, room: &str) {
+        self.rooms.del(sid, room)
+    }
+
+    fn del_all(&self, sid: &Sid) {
+        self.rooms.del_all(sid)
+    }
+
+    fn socket_rooms(&self, sid: &str) -> Vec<Room> {
+        self.rooms.socket_rooms(sid)
+    }
+
+    fn apply(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+        self.rooms.apply(opts)
+    }
+
+    fn rooms(&self) -> Vec<Room> {
+        self.rooms.rooms()
+    }
+
+    fn cluster(&self) -> Option<&dyn Cluster> {
+        Some(&self.cluster)
+    }
+}
+
 /// Where the acknowledgements of a broadcast arrive from other nodes.
 #[derive(Clone)]
 pub struct AckSink(pub(crate) Arc<AckCollector>);
