@@ -2,11 +2,21 @@
 //! with fixed, known behaviour that any Socket.IO test suite can be pointed
 //! at.
 //!
-//!     cargo run --release --example conformance -- [--port 3000] [--engine-io]
+//!     cargo run --release --example conformance -- [--port 3000] [--engine-io] [--redis URL]
 //!
 //! The default mode serves Socket.IO at `/socket.io/` with the handlers of
 //! the spec; `--engine-io` serves the bare Engine.IO layer at `/engine.io/`:
 //! every message is sent back as is.
+//!
+//! `--redis URL`: every namespace uses the Redis adapter (the pub/sub one
+//! of @socket.io/redis-adapter 8, default settings), so several servers form
+//! one cluster. Three more events then exercise the cluster:
+//!
+//! | event received | what the server does |
+//! | --- | --- |
+//! | `server-count` (ack) | ack(number of nodes) |
+//! | `server-side-tell` (...args) | `serverSideEmit("tell", ...args)`; every other node emits `told` (...args) to its own clients of that namespace |
+//! | `server-side-ask` (...args, ack) | `serverSideEmitWithAck("ask", ...args)`; every other node answers with the array of args; ack({"responses": [...]}) or ack({"error": message}) |
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,6 +26,7 @@ use clap::Parser as _;
 use serde_json::json;
 use sio::proto::packet::Arguments;
 use sio::proto::{Frame, Value};
+use sio::redis::{RedisAdapter, RedisAdapterConfig};
 use sio::server::engine::{
     AllowOrigin, CloseReason, Cors, Engine, EngineConfig, EngineHandler, EngineSocket,
 };
@@ -66,10 +77,6 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let args = Args::parse();
-    if args.redis.is_some() && !args.engine_io {
-        eprintln!("--redis is not supported yet");
-        std::process::exit(2);
-    }
     let engine_config = EngineConfig {
         path: if args.engine_io {
             "/engine.io/"
@@ -93,26 +100,46 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    // With `--port 0` the system picks the port: print the real one.
+    // With `--port 0` the system picks the port: print the real one (once
+    // ready: after the Redis subscriptions when clustered).
     let port = listener.local_addr().map_or(args.port, |a| a.port());
-    println!("listening on 127.0.0.1:{port}");
     if args.engine_io {
+        println!("listening on 127.0.0.1:{port}");
         let engine = Engine::new(engine_config, Echo);
         let service = sio::server::EngineService::new(engine.clone(), sio::server::NotFound);
         run_until_signal(sio::server::serve(listener, service), || engine.close_all()).await;
     } else {
-        let config = SocketIoConfig {
+        let mut config = SocketIoConfig {
             engine: engine_config,
             connect_timeout: Duration::from_millis(1000),
             connection_state_recovery: args.recovery.then(RecoveryConfig::default),
             ..SocketIoConfig::default()
         };
+        let redis = match &args.redis {
+            Some(url) => match RedisAdapter::connect(url, RedisAdapterConfig::default()).await {
+                Ok(adapter) => {
+                    config.adapter = adapter.factory();
+                    Some(adapter)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            },
+            None => None,
+        };
         let io = SocketIo::new(config);
         for name in ["/", "/custom"] {
             setup(io.of(name));
+            if let Err(e) = io.of(name).ready().await {
+                eprintln!("redis subscription of {name} failed: {e}");
+                std::process::exit(1);
+            }
         }
         setup(io.dynamic_ns(is_dynamic, |_| async {}));
+        println!("listening on 127.0.0.1:{port}");
         let closer = io.clone();
+        let _keep = redis;
         run_until_signal(sio::server::serve(listener, io.service()), move || {
             closer.close()
         })
@@ -154,6 +181,19 @@ fn setup(ns: Arc<sio::server::Namespace>) {
         Ok(())
     });
     ns.on_connection(on_connection);
+    // Cluster events (with --redis; without, there is no other node).
+    ns.on_server_event("ask", |ev| async move {
+        let _ = ev.ack(&ev.values());
+    });
+    let weak = Arc::downgrade(&ns);
+    ns.on_server_event("tell", move |ev| {
+        let ns = weak.upgrade();
+        async move {
+            if let Some(ns) = ns {
+                let _ = ns.local().emit("told", &ev.values());
+            }
+        }
+    });
 }
 
 fn sorted_rooms(socket: &Socket) -> Vec<String> {
@@ -253,11 +293,9 @@ async fn on_connection(socket: Arc<Socket>) {
     });
     socket.on("sockets-in", |ev| async move {
         let (room, _) = room_and_rest(&ev);
-        let mut ids: Vec<String> = ev
-            .socket()
-            .ns()
-            .to(room)
-            .fetch_sockets()
+        let fetched = ev.socket().ns().to(room).fetch_sockets().await;
+        let mut ids: Vec<String> = fetched
+            .unwrap_or_default()
             .iter()
             .map(|s| s.id().to_string())
             .collect();
@@ -288,6 +326,24 @@ async fn on_connection(socket: Arc<Socket>) {
         async move {
             let _ = ev.ack(&(before,));
         }
+    });
+    socket.on("server-count", |ev| async move {
+        let count = ev.socket().ns().server_count().await.unwrap_or(0);
+        let _ = ev.ack(&(count,));
+    });
+    socket.on("server-side-tell", |ev| async move {
+        let _ = ev.socket().ns().server_side_emit("tell", &ev.arguments());
+    });
+    socket.on("server-side-ask", |ev| async move {
+        let answers = ev
+            .socket()
+            .ns()
+            .server_side_emit_with_ack("ask", &ev.arguments());
+        let reply = match answers.await {
+            Ok(responses) => obj("responses", Value::Array(responses)),
+            Err(e) => obj("error", Value::from(e.to_string())),
+        };
+        let _ = ev.ack(&(reply,));
     });
     socket.on("binary", |ev| async move {
         let nested = obj("nested", Value::Bytes(bytes::Bytes::from_static(&[4, 5])));

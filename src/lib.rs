@@ -6,7 +6,8 @@
 //! This facade re-exports the parts: the protocol core, [`proto`] (the
 //! Engine.IO and Socket.IO codecs, JSON and msgpack, the dynamic
 //! [`Value`](proto::Value) and its serde glue), the [`server`] and the
-//! [`client`]. The Redis adapter arrives as `sio::redis`.
+//! [`client`], and (feature `redis`, on by default) the Redis adapter and
+//! emitter, `redis`.
 //!
 //! The [`guide`] takes every example of the Socket.IO documentation and
 //! shows it in Rust, server side and client side; each one runs as a test.
@@ -23,6 +24,9 @@
 pub use sio_client as client;
 /// The sans-IO protocol core (crate `sio-proto`).
 pub use sio_proto as proto;
+/// The Redis adapter and emitter (crate `sio-redis`, feature `redis`).
+#[cfg(feature = "redis")]
+pub use sio_redis as redis;
 /// The server (crate `sio-server`).
 pub use sio_server as server;
 

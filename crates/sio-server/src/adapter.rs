@@ -42,6 +42,11 @@ pub trait Adapter: Send + Sync + 'static {
     fn apply(&self, opts: &BroadcastOptions) -> Vec<Sid>;
     /// Every room that has at least one socket.
     fn rooms(&self) -> Vec<Room>;
+    /// The cross-node part, for adapters of a cluster (none for the
+    /// in-memory adapter).
+    fn cluster(&self) -> Option<&dyn crate::cluster::Cluster> {
+        None
+    }
 }
 
 #[derive(Default)]

@@ -11,6 +11,7 @@ use serde::Serialize;
 use sio_proto::{Frame, Parser, Str, Value};
 
 use crate::client::{self, ClientConn};
+use crate::cluster::AdapterFactory;
 use crate::engine::{CloseReason, Engine, EngineConfig, EngineHandler, EngineSocket};
 use crate::ns::Namespace;
 use crate::operators::Operator;
@@ -54,6 +55,9 @@ pub struct SocketIoConfig {
     /// reference's `serveClient` (default off: a library has no npm
     /// package to serve unless told where it is).
     pub serve_client: Option<crate::ClientFiles>,
+    /// Makes each namespace's adapter (default: in memory, one node; see
+    /// `sio_redis` for a cluster on Redis).
+    pub adapter: AdapterFactory,
 }
 
 impl Default for SocketIoConfig {
@@ -65,6 +69,7 @@ impl Default for SocketIoConfig {
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
             serve_client: None,
+            adapter: AdapterFactory::default(),
         }
     }
 }
@@ -104,7 +109,7 @@ impl IoInner {
         };
         let mut namespaces = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
         let ns = namespaces.entry(Str::from(name)).or_insert_with(|| {
-            let child = Arc::new(template.child(Str::from(name)));
+            let child = template.child(Str::from(name), &self.config.adapter);
             if self.config.cleanup_empty_child_namespaces {
                 let io = Arc::downgrade(self);
                 let weak_child = Arc::downgrade(&child);
@@ -137,11 +142,12 @@ impl IoInner {
         namespaces
             .entry(Str::from(name.as_str()))
             .or_insert_with(|| {
-                Arc::new(Namespace::new(
+                Namespace::new(
                     Str::from(name.as_str()),
                     self.config.connection_state_recovery.clone(),
                     self.config.parser,
-                ))
+                    Some(&self.config.adapter),
+                )
             })
             .clone()
     }
@@ -262,11 +268,13 @@ impl SocketIo {
             .dynamic
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        let template = Arc::new(Namespace::new(
+        // The template never has sockets: no cluster adapter for it.
+        let template = Namespace::new(
             Str::from(format!("/_{}", dynamic.len())),
             self.inner.config.connection_state_recovery.clone(),
             self.inner.config.parser,
-        ));
+            None,
+        );
         template.on_connection(handler);
         dynamic.push(Dynamic {
             matcher: Arc::new(matcher),

@@ -35,11 +35,13 @@
 pub mod adapter;
 mod client;
 mod client_files;
+pub mod cluster;
 pub mod engine;
 mod io;
 mod ns;
 mod operators;
 mod recovery;
+mod remote;
 mod service;
 mod socket;
 
@@ -49,6 +51,7 @@ pub use io::{IoHandler, SocketIo, SocketIoConfig};
 pub use ns::{ConnectError, Namespace};
 pub use operators::Operator;
 pub use recovery::RecoveryConfig;
+pub use remote::RemoteSocket;
 pub use service::{serve, EngineLayer, EngineService, NotFound, RemoteAddr, ResponseBody};
 /// The protocol core.
 pub use sio_proto as proto;

@@ -13,9 +13,11 @@ use serde::Serialize;
 use sio_proto::{Str, Value};
 
 use crate::adapter::{Adapter, BroadcastOptions, InMemoryAdapter, Sid};
+use crate::cluster::{AdapterError, AdapterFactory, LocalNode, ServerEvent, ServerEvents};
 use crate::engine::sid_hash::SidHash;
 use crate::operators::Operator;
 use crate::recovery::{Recovery, RecoveryConfig};
+use crate::remote::RemoteSocket;
 use crate::socket::{run, AckError, BoxFuture, EmitError, IntoRooms, Socket};
 
 type ConnectFn = Arc<dyn Fn(Arc<Socket>) -> BoxFuture + Send + Sync>;
@@ -96,6 +98,8 @@ pub struct Namespace {
     pub(crate) recovery: Option<Arc<Recovery>>,
     /// The packet format of the server.
     pub(crate) parser: sio_proto::Parser,
+    /// Listeners of events from other nodes (`server_side_emit`).
+    server_events: ServerEvents,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -115,22 +119,28 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Namespace {
+    /// A namespace whose adapter comes from `factory` (in memory without).
     pub(crate) fn new(
         name: Str,
         recovery: Option<RecoveryConfig>,
         parser: sio_proto::Parser,
-    ) -> Namespace {
-        Namespace {
+        factory: Option<&AdapterFactory>,
+    ) -> Arc<Namespace> {
+        Arc::new_cyclic(|weak| Namespace {
             parser,
             recovery: recovery.map(|c| Arc::new(Recovery::new(c))),
+            adapter: match factory {
+                Some(f) => f.create(LocalNode::new(weak.clone(), name.clone())),
+                None => Arc::new(InMemoryAdapter::default()),
+            },
             name,
-            adapter: Arc::new(InMemoryAdapter::default()),
             sockets: RwLock::new(HashMap::default()),
             ack_ids: AtomicU64::new(0),
             middlewares: RwLock::new(Vec::new()),
             handlers: RwLock::new(Vec::new()),
             on_empty: std::sync::OnceLock::new(),
-        }
+            server_events: ServerEvents::default(),
+        })
     }
 
     pub(crate) fn set_on_empty(&self, f: impl Fn() + Send + Sync + 'static) {
@@ -139,11 +149,12 @@ impl Namespace {
 
     /// A namespace named `name` with this one's middlewares and handlers (a
     /// child of a dynamic namespace).
-    pub(crate) fn child(&self, name: Str) -> Namespace {
+    pub(crate) fn child(&self, name: Str, factory: &AdapterFactory) -> Arc<Namespace> {
         let child = Namespace::new(
             name,
             self.recovery.as_ref().map(|r| r.config.clone()),
             self.parser,
+            Some(factory),
         );
         *write(&child.middlewares) = read(&self.middlewares).clone();
         *write(&child.handlers) = read(&self.handlers).clone();
@@ -248,6 +259,13 @@ impl Namespace {
         let middlewares = read(&self.middlewares).clone();
         let ns = self.clone();
         run(async move {
+            // A cluster adapter listens to the other nodes before the first
+            // socket is confirmed (immediate once it does).
+            if let Some(cluster) = ns.adapter.cluster() {
+                if let Err(e) = cluster.ready().await {
+                    tracing::warn!(ns = %ns.name, "adapter not ready: {e}");
+                }
+            }
             for m in middlewares {
                 if let Err(err) = m(socket.clone()).await {
                     // A restored socket already had its rooms back.
@@ -360,9 +378,95 @@ impl Namespace {
         self.op().compress(compress)
     }
 
-    /// The sockets of the namespace (see [`Operator::fetch_sockets`]).
-    pub fn fetch_sockets(self: &Arc<Self>) -> Vec<Arc<Socket>> {
+    /// The sockets of the namespace on every node (see [`Operator::fetch_sockets`]).
+    pub fn fetch_sockets(
+        self: &Arc<Self>,
+    ) -> impl Future<Output = Result<Vec<RemoteSocket>, AdapterError>> + Send + 'static {
         self.op().fetch_sockets()
+    }
+
+    /// The sockets of the namespace on this node.
+    pub fn local_sockets(self: &Arc<Self>) -> Vec<Arc<Socket>> {
+        self.op().local_sockets()
+    }
+
+    /// Resolves once the adapter is ready (a cluster adapter subscribed to
+    /// the other nodes); at once for the in-memory adapter.
+    pub async fn ready(&self) -> Result<(), AdapterError> {
+        match self.adapter.cluster() {
+            Some(cluster) => cluster.ready().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Listens to `event` sent by other nodes with
+    /// [`server_side_emit`](Namespace::server_side_emit) (the reference's
+    /// `io.on("event", ...)`).
+    ///
+    /// ```ignore
+    /// io.of("/").on_server_event("ping", |ev| async move {
+    ///     ev.ack(&"pong").ok(); // if the sender waits for answers
+    /// });
+    /// ```
+    pub fn on_server_event<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(ServerEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.server_events
+            .add(event, Arc::new(move |ev| Box::pin(handler(ev))));
+    }
+
+    pub(crate) fn server_events(&self) -> &ServerEvents {
+        &self.server_events
+    }
+
+    /// Sends `event` with `args` to the server-side listeners of the OTHER
+    /// nodes (nothing without a cluster adapter).
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        let data = crate::cluster::event_data(event, args)?;
+        if let Some(cluster) = self.adapter.cluster() {
+            cluster.server_side_emit(&data);
+        }
+        Ok(())
+    }
+
+    /// Like [`server_side_emit`](Namespace::server_side_emit), and collects
+    /// one answer per other node; fails if they do not all answer within the
+    /// adapter's request timeout.
+    pub fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
+        let request = crate::cluster::event_data(event, args).map(|data| {
+            self.adapter
+                .cluster()
+                .map(|c| c.server_side_emit_with_ack(&data))
+        });
+        async move {
+            match request? {
+                Some(answers) => Ok(answers.await?),
+                None => Ok(Vec::new()),
+            }
+        }
+    }
+
+    /// The number of server nodes (1 without a cluster adapter).
+    pub fn server_count(
+        &self,
+    ) -> impl Future<Output = Result<usize, AdapterError>> + Send + 'static {
+        let count = self.adapter.cluster().map(|c| c.server_count());
+        async move {
+            match count {
+                Some(count) => count.await,
+                None => Ok(1),
+            }
+        }
     }
 
     /// Makes every socket join `rooms`.

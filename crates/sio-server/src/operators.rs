@@ -17,7 +17,9 @@ use sio_proto::{Payload, Value};
 use tokio::sync::oneshot;
 
 use crate::adapter::{BroadcastOptions, Room};
+use crate::cluster::{AckSink, AdapterError, BroadcastFlags, Cluster};
 use crate::ns::Namespace;
+use crate::remote::RemoteSocket;
 use crate::socket::{AckError, EmitError, IntoRooms, PendingAck, Socket};
 
 /// Who an emit goes to, and with which flags: one type for a socket's
@@ -149,6 +151,24 @@ impl Operator {
         }
     }
 
+    fn flags(&self) -> BroadcastFlags {
+        BroadcastFlags {
+            volatile: self.volatile,
+            compress: (!self.compress).then_some(false),
+            local: self.local,
+            timeout: self.timeout,
+        }
+    }
+
+    /// The other nodes, when this operator reaches them (a broadcast, not
+    /// `local`, with a cluster adapter).
+    fn remote(&self) -> Option<&dyn Cluster> {
+        if self.local || (self.socket.is_some() && !self.broadcast) {
+            return None;
+        }
+        self.ns.adapter().cluster()
+    }
+
     fn targets(&self) -> Vec<Arc<Socket>> {
         self.ns
             .adapter()
@@ -189,6 +209,10 @@ impl Operator {
                         tracing::debug!(socket = %target.id(), "broadcast not delivered: {e}");
                     }
                 }
+                if let Some(cluster) = self.remote() {
+                    let data = crate::cluster::event_data(event, args)?;
+                    cluster.broadcast(&data, &self.options(), &self.flags());
+                }
                 Ok(())
             }
         }
@@ -209,7 +233,10 @@ impl Operator {
         args: &T,
     ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
         let started = self.start_ack(event, args);
-        let timeout = self.timeout;
+        // Across nodes, never wait forever for answers that may not come.
+        let timeout = self
+            .timeout
+            .or_else(|| self.remote().map(|c| c.request_timeout()));
         async move {
             let (rx, cleanup) = started?;
             let outcome = match timeout {
@@ -281,74 +308,165 @@ impl Operator {
                     AckCleanup {
                         id,
                         sockets: vec![socket.clone()],
+                        _collector: None,
                     },
                 ))
             }
             _ => {
-                let targets = self.targets();
-                let collector = Arc::new(AckCollector::new(targets.len(), tx));
-                if targets.is_empty() {
-                    return Ok((
-                        rx,
-                        AckCleanup {
-                            id,
-                            sockets: vec![],
-                        },
-                    ));
-                }
-                let encoded = self
-                    .ns
-                    .parser
-                    .encode_event(self.ns.name(), event, args, Some(id))
-                    .map_err(EmitError::from)?;
-                for target in &targets {
-                    target.register_ack(id, PendingAck::Broadcast(collector.clone()));
-                    target.notify_outgoing(event, || sio_proto::to_value(args).ok());
-                    if target.write_encoded(&encoded, self.volatile).is_err() {
-                        target.remove_ack(id);
-                        collector.fail_one();
-                    }
+                let remote = self.remote();
+                let collector = Arc::new(AckCollector::new(tx, remote.is_some()));
+                let targets = self.send_with_ack(event, args, id, &collector)?;
+                collector.add_server(targets.len());
+                if let Some(cluster) = remote {
+                    let data = crate::cluster::event_data(event, args)?;
+                    let flags = BroadcastFlags {
+                        timeout: self.timeout.or(Some(cluster.request_timeout())),
+                        ..self.flags()
+                    };
+                    cluster.broadcast_with_ack(
+                        &data,
+                        &self.options(),
+                        &flags,
+                        AckSink(collector.clone()),
+                    );
+                    let count = cluster.server_count();
+                    let collector = collector.clone();
+                    tokio::spawn(async move {
+                        match count.await {
+                            Ok(n) => collector.set_servers(n),
+                            Err(e) => collector.fail(AckError::Adapter(e)),
+                        }
+                    });
                 }
                 Ok((
                     rx,
                     AckCleanup {
                         id,
                         sockets: targets,
+                        _collector: Some(collector),
                     },
                 ))
             }
         }
     }
 
-    /// The target sockets (of this node).
-    pub fn fetch_sockets(self) -> Vec<Arc<Socket>> {
+    /// Sends the event with ack id `id` to the local targets, each answer
+    /// going to `collector`; returns the targets.
+    fn send_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+        id: u64,
+        collector: &Arc<AckCollector>,
+    ) -> Result<Vec<Arc<Socket>>, EmitError> {
+        let targets = self.targets();
+        if targets.is_empty() {
+            return Ok(targets);
+        }
+        let encoded = self
+            .ns
+            .parser
+            .encode_event(self.ns.name(), event, args, Some(id))?;
+        for target in &targets {
+            target.register_ack(id, PendingAck::Broadcast(collector.clone()));
+            target.notify_outgoing(event, || sio_proto::to_value(args).ok());
+            if target.write_encoded(&encoded, self.volatile).is_err() {
+                target.remove_ack(id);
+                collector.fail_one();
+            }
+        }
+        Ok(targets)
+    }
+
+    /// A broadcast with acks on behalf of another node: sends to the local
+    /// targets and hands each answer (its first argument) to `forward`.
+    /// Returns the number of targets.
+    pub(crate) fn emit_forwarding_acks(
+        self,
+        event: &str,
+        args: &[Value],
+        forward: Arc<dyn Fn(Value) + Send + Sync>,
+    ) -> usize {
+        let id = self.ns.next_ack_id();
+        let collector = Arc::new(AckCollector::forwarding(forward));
+        match self.send_with_ack(event, args, id, &collector) {
+            Ok(targets) => targets.len(),
+            Err(e) => {
+                tracing::debug!(ns = %self.ns.name(), "remote broadcast with ack not delivered: {e}");
+                0
+            }
+        }
+    }
+
+    /// The target sockets of this node.
+    pub fn local_sockets(&self) -> Vec<Arc<Socket>> {
         match (&self.socket, self.broadcast) {
             (Some(socket), false) => vec![socket.clone()],
             _ => self.targets(),
         }
     }
 
-    /// Makes the targets join `rooms`.
+    /// The target sockets of every node (this one's first), as the
+    /// reference's `fetchSockets()`: with a cluster adapter, asks the other
+    /// nodes and fails if they do not all answer in time.
+    ///
+    /// ```ignore
+    /// for s in io.to("lobby").fetch_sockets().await? {
+    ///     println!("{} in {:?}", s.id(), s.rooms());
+    /// }
+    /// ```
+    pub fn fetch_sockets(
+        self,
+    ) -> impl Future<Output = Result<Vec<RemoteSocket>, AdapterError>> + Send + 'static {
+        let local: Vec<RemoteSocket> = self
+            .local_sockets()
+            .into_iter()
+            .map(RemoteSocket::from_local)
+            .collect();
+        let remote = self.remote().map(|c| c.fetch_sockets(&self.options()));
+        let ns = self.ns.clone();
+        async move {
+            let mut out = local;
+            if let Some(remote) = remote {
+                for info in remote.await? {
+                    out.push(RemoteSocket::from_info(ns.clone(), info));
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    /// Makes the targets (of every node) join `rooms`.
     pub fn sockets_join(self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
-        for s in self.fetch_sockets() {
+        if let Some(cluster) = self.remote() {
+            cluster.sockets_join(&self.options(), &rooms);
+        }
+        for s in self.local_sockets() {
             s.join(rooms.clone());
         }
     }
 
-    /// Makes the targets leave `rooms`.
+    /// Makes the targets (of every node) leave `rooms`.
     pub fn sockets_leave(self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
-        for s in self.fetch_sockets() {
+        if let Some(cluster) = self.remote() {
+            cluster.sockets_leave(&self.options(), &rooms);
+        }
+        for s in self.local_sockets() {
             for r in &rooms {
                 s.leave(r);
             }
         }
     }
 
-    /// Disconnects the targets (with `close`, their whole connections).
+    /// Disconnects the targets of every node (with `close`, their whole
+    /// connections).
     pub fn disconnect_sockets(self, close: bool) {
-        for s in self.fetch_sockets() {
+        if let Some(cluster) = self.remote() {
+            cluster.disconnect_sockets(&self.options(), close);
+        }
+        for s in self.local_sockets() {
             s.disconnect(close);
         }
     }
@@ -358,6 +476,9 @@ impl Operator {
 struct AckCleanup {
     id: u64,
     sockets: Vec<Arc<Socket>>,
+    /// Kept until the emit ends: the answer channel must not close before
+    /// the timeout fires, whoever else lets go of the collector first.
+    _collector: Option<Arc<AckCollector>>,
 }
 
 impl AckCleanup {
@@ -368,28 +489,51 @@ impl AckCleanup {
     }
 }
 
-/// Collects one answer per target of a broadcast with ack.
+/// Collects one answer per target of a broadcast with ack: complete when
+/// every node has reported its number of targets and that many answers
+/// came (the reference's expected server count and client count).
 pub(crate) struct AckCollector {
     state: Mutex<Collect>,
+    /// On behalf of another node: each answer is handed over, not kept.
+    forward: Option<Arc<dyn Fn(Value) + Send + Sync>>,
 }
 
 struct Collect {
+    /// How many nodes will report (None until the cluster said).
+    servers: Option<usize>,
+    reported: usize,
     expected: usize,
     responses: Vec<Value>,
     done: Option<oneshot::Sender<Result<Payload, AckError>>>,
 }
 
 impl AckCollector {
-    fn new(expected: usize, done: oneshot::Sender<Result<Payload, AckError>>) -> AckCollector {
-        let c = AckCollector {
+    /// A collector; with `cluster`, the number of nodes comes later
+    /// ([`set_servers`](Self::set_servers)), else this node is the only one.
+    fn new(done: oneshot::Sender<Result<Payload, AckError>>, cluster: bool) -> AckCollector {
+        AckCollector {
             state: Mutex::new(Collect {
-                expected,
+                servers: (!cluster).then_some(1),
+                reported: 0,
+                expected: 0,
                 responses: Vec::new(),
                 done: Some(done),
             }),
-        };
-        c.check();
-        c
+            forward: None,
+        }
+    }
+
+    fn forwarding(forward: Arc<dyn Fn(Value) + Send + Sync>) -> AckCollector {
+        AckCollector {
+            state: Mutex::new(Collect {
+                servers: None,
+                reported: 0,
+                expected: 0,
+                responses: Vec::new(),
+                done: None,
+            }),
+            forward: Some(forward),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Collect> {
@@ -398,12 +542,28 @@ impl AckCollector {
 
     fn check(&self) {
         let mut s = self.lock();
-        if s.responses.len() >= s.expected {
+        if s.servers == Some(s.reported) && s.responses.len() >= s.expected {
             if let Some(done) = s.done.take() {
                 let responses = std::mem::take(&mut s.responses);
                 let _ = done.send(Ok(Payload::Value(Value::Array(responses))));
             }
         }
+    }
+
+    /// The number of nodes in the cluster (this one included).
+    pub(crate) fn set_servers(&self, servers: usize) {
+        self.lock().servers = Some(servers);
+        self.check();
+    }
+
+    /// One node reported how many clients it sent the event to.
+    pub(crate) fn add_server(&self, clients: usize) {
+        {
+            let mut s = self.lock();
+            s.reported += 1;
+            s.expected += clients;
+        }
+        self.check();
     }
 
     /// One target answered: keep its first argument.
@@ -412,14 +572,28 @@ impl AckCollector {
             .args::<Vec<Value>>(sio_proto::PacketType::Ack)
             .ok()
             .and_then(|a| a.into_iter().next());
-        self.lock().responses.push(first.unwrap_or(Value::Null));
+        self.add_value(first.unwrap_or(Value::Null));
+    }
+
+    /// One answer (a target's first argument).
+    pub(crate) fn add_value(&self, value: Value) {
+        if let Some(forward) = &self.forward {
+            forward(value);
+            return;
+        }
+        self.lock().responses.push(value);
         self.check();
     }
 
     /// One target will never answer (disconnected): the whole ack fails.
     pub(crate) fn fail_one(&self) {
+        self.fail(AckError::Disconnected);
+    }
+
+    /// The whole ack fails with `err`.
+    pub(crate) fn fail(&self, err: AckError) {
         if let Some(done) = self.lock().done.take() {
-            let _ = done.send(Err(AckError::Disconnected));
+            let _ = done.send(Err(err));
         }
     }
 }

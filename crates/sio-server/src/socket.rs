@@ -103,6 +103,9 @@ pub enum AckError {
     /// The answer does not have the requested type.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// The cluster adapter failed (other nodes did not answer in time).
+    #[error(transparent)]
+    Adapter(#[from] crate::cluster::AdapterError),
 }
 
 /// Why a socket disconnected, with the reference's reason strings.

@@ -9,7 +9,14 @@
 // `--recovery` turns connection state recovery on (reference defaults:
 // maxDisconnectionDuration 120000, skipMiddlewares true).
 //
-// As a program:   node tests/interop/lib/node-conformance.mjs [--recovery] --port 3000
+// `--redis URL` uses @socket.io/redis-adapter 8 (node `redis` 4 clients) with
+// its defaults, so several servers (Node.js and Rust) form one cluster; it
+// adds the cluster events of the Rust conformance server (examples/conformance.rs):
+// `server-count` (ack), `server-side-tell` (...args) and `server-side-ask`
+// (...args, ack), and the server-side listeners "tell" (emit `told` to the
+// local clients) and "ask" (answer with the array of arguments).
+//
+// As a program:   node tests/interop/lib/node-conformance.mjs [--recovery] [--redis URL] --port 3000
 //                   [--ping-interval MS] [--ping-timeout MS]   (benchmarks: 25000 20000)
 //   prints "listening on 127.0.0.1:PORT" and runs until SIGTERM / SIGINT.
 // As a module:    const srv = await startNodeServer(["--recovery"]?);  // same
@@ -125,6 +132,27 @@ function setup(nsp) {
     socket.on("binary", (...args) => {
       ackOf(args)(Buffer.from([1, 2, 3]), { nested: Buffer.from([4, 5]) });
     });
+    socket.on("server-count", async (...args) => {
+      ackOf(args)(await ns.adapter.serverCount());
+    });
+    socket.on("server-side-tell", (...args) => {
+      ns.serverSideEmit("tell", ...argsOf(args));
+    });
+    socket.on("server-side-ask", async (...args) => {
+      try {
+        ackOf(args)({ responses: await ns.serverSideEmitWithAck("ask", ...argsOf(args)) });
+      } catch (err) {
+        ackOf(args)({ error: err.message });
+      }
+    });
+  });
+  // Events from the other nodes (serverSideEmit).
+  nsp.on("ask", (...args) => {
+    const cb = args.pop();
+    cb(args);
+  });
+  nsp.on("tell", (...args) => {
+    nsp.local.emit("told", ...args);
   });
 }
 
@@ -134,7 +162,7 @@ function setup(nsp) {
  */
 export async function runNodeConformance(
   port,
-  { recovery = false, pingInterval = 300, pingTimeout = 200 } = {},
+  { recovery = false, pingInterval = 300, pingTimeout = 200, redis = null } = {},
 ) {
   const { Server } = await import("socket.io");
   const httpServer = http.createServer((req, res) => {
@@ -150,14 +178,43 @@ export async function runNodeConformance(
     serveClient: false,
     ...(recovery ? { connectionStateRecovery: {} } : {}),
   });
+  let redisClients = [];
+  const redisBaseline = {};
+  if (redis) {
+    const { createClient } = await import("redis");
+    const { createAdapter } = await import("@socket.io/redis-adapter");
+    const pub = createClient({ url: redis });
+    const sub = pub.duplicate();
+    pub.on("error", (err) => console.error(`redis: ${err.message}`));
+    sub.on("error", (err) => console.error(`redis: ${err.message}`));
+    await Promise.all([pub.connect(), sub.connect()]);
+    for (const name of ["/", "/custom"]) {
+      const [, count] = await pub.sendCommand(["PUBSUB", "NUMSUB", `socket.io-request#${name}#`]);
+      redisBaseline[name] = Number(count);
+    }
+    io.adapter(createAdapter(pub, sub));
+    redisClients = [pub, sub];
+  }
   setup(io.of("/"));
   setup(io.of("/custom"));
   setup(io.of(/^\/dynamic-[0-9]+$/));
+  if (redis) {
+    // The adapter subscribes without waiting: wait until the request
+    // channels of "/" and "/custom" count one more subscriber than before.
+    for (const name of ["/", "/custom"]) {
+      const channel = `socket.io-request#${name}#`;
+      for (let i = 0; i < 500; i++) {
+        const [, count] = await redisClients[0].sendCommand(["PUBSUB", "NUMSUB", channel]);
+        if (Number(count) > redisBaseline[name]) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  }
   await new Promise((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(port, "127.0.0.1", resolve);
   });
-  return { io, httpServer, port: httpServer.address().port };
+  return { io, httpServer, port: httpServer.address().port, redisClients };
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -236,13 +293,16 @@ if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? Number(process.argv[i + 1]) : fallback;
   };
-  const { io, port: bound } = await runNodeConformance(option("--port", 3000), {
+  const r = process.argv.indexOf("--redis");
+  const { io, port: bound, redisClients } = await runNodeConformance(option("--port", 3000), {
     recovery: process.argv.includes("--recovery"),
     pingInterval: option("--ping-interval", 300),
     pingTimeout: option("--ping-timeout", 200),
+    redis: r >= 0 ? process.argv[r + 1] : null,
   });
   console.log(`listening on 127.0.0.1:${bound}`);
   const shutdown = () => {
+    for (const c of redisClients) c.disconnect().catch(() => {});
     io.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 500).unref();
   };

@@ -185,7 +185,7 @@ fn chat_rooms(socket: &Socket) -> Vec<String> {
 fn members_of(ns: &Arc<Namespace>, room: &str, except: Option<&str>) -> Vec<Member> {
     let mut members: Vec<Member> = ns
         .to(room)
-        .fetch_sockets()
+        .local_sockets()
         .into_iter()
         .filter(|s| Some(s.id().as_str()) != except)
         .map(|s| Member {
