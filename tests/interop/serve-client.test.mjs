@@ -16,23 +16,13 @@ import { after, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
 
 import { REPO_ROOT } from "./lib/server.mjs";
-import { startSioServe } from "./lib/sio-serve.mjs";
-import { sleep, within } from "./lib/wire.mjs";
+import { connected, nextEvent, startSioServe } from "./lib/sio-serve.mjs";
+import { sleep } from "./lib/wire.mjs";
 
 const WAIT = 3_000;
 const CLIENT_PACKAGE = path.join(REPO_ROOT, "crates", "sio-cli", "client", "node_modules", "socket.io-client");
 
-/** The first argument of the next `event` on `socket` that satisfies `pred`. */
-function next(socket, event, pred = () => true, ms = WAIT) {
-  let listener;
-  const p = new Promise((resolve) => {
-    listener = (arg, ack) => {
-      if (pred(arg)) resolve({ arg, ack });
-    };
-    socket.on(event, listener);
-  });
-  return within(p, ms, `event "${event}"`).finally(() => socket.off(event, listener));
-}
+const next = (socket, event, pred = () => true, ms = WAIT) => nextEvent(socket, event, pred, ms);
 
 /** Collects every `event` on `socket` (to show that one did NOT come). */
 function record(socket, event) {
@@ -58,14 +48,7 @@ describe("sio serve with the official socket.io-client", () => {
   async function connect(auth, transports = ["polling", "websocket"]) {
     const socket = io(server.url, { auth, transports, reconnection: false, forceNew: true });
     sockets.push(socket);
-    await within(
-      new Promise((resolve, reject) => {
-        socket.once("connect", resolve);
-        socket.once("connect_error", reject);
-      }),
-      WAIT,
-      "connect",
-    );
+    await connected(socket, WAIT, "connect");
     return socket;
   }
 

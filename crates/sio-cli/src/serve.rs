@@ -22,8 +22,8 @@
 //! URL to open on stdout (`sio serve: chat on http://127.0.0.1:3000/`),
 //! then runs until Ctrl-C (exit status 0).
 //!
-//! Exit status: 1 when it cannot start (port taken, client package missing),
-//! 2 for `--redis` (the Redis adapter is not built in yet).
+//! Exit status: 1 when it cannot start (port taken, client package missing,
+//! Redis unreachable with `--redis`).
 
 mod chat;
 
@@ -36,6 +36,7 @@ use bytes::Bytes;
 use clap::Args;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
+use sio_redis::{RedisAdapter, RedisAdapterConfig};
 use sio_server::{ClientFiles, SocketIo, SocketIoConfig};
 use tower_layer::Layer as _;
 
@@ -65,7 +66,7 @@ Examples:
   sio serve --port 0 --client-dir ./node_modules/socket.io-client
 
 `bash scripts/serve` installs the browser client (npm) and runs this.
-Exit status: 0 after Ctrl-C, 1 could not start, 2 --redis (not built in yet).";
+Exit status: 0 after Ctrl-C, 1 could not start (port taken, no client package, Redis unreachable).";
 
 /// Where the browser client is looked for when `--client-dir` is not given.
 fn default_client_dirs() -> Vec<PathBuf> {
@@ -100,10 +101,6 @@ fn load_client(dir: Option<PathBuf>) -> Result<ClientFiles, String> {
 
 /// Runs `sio serve` until Ctrl-C.
 pub async fn run(args: ServeArgs) -> ExitCode {
-    if args.redis.is_some() {
-        eprintln!("sio serve: --redis needs the Redis adapter (not built in yet)");
-        return ExitCode::from(2);
-    }
     let client = match load_client(args.client_dir) {
         Ok(client) => client,
         Err(e) => {
@@ -133,11 +130,32 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         client.version(),
         client.file_names().count()
     );
-    let io = SocketIo::new(SocketIoConfig {
+    let mut config = SocketIoConfig {
         serve_client: Some(client),
         ..Default::default()
-    });
-    chat::install(&io);
+    };
+    // With --redis, the nodes started on one Redis form one chat: rooms,
+    // member lists, messages and delivered ticks span them.
+    let redis = match &args.redis {
+        Some(url) => match RedisAdapter::connect(url, RedisAdapterConfig::default()).await {
+            Ok(adapter) => {
+                config.adapter = adapter.factory();
+                eprintln!("sio serve: cluster on Redis {url}");
+                Some(adapter)
+            }
+            Err(e) => {
+                eprintln!("sio serve: --redis {url}: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => None,
+    };
+    let io = SocketIo::new(config);
+    chat::install(&io, redis.is_some());
+    if let Err(e) = io.of("/").ready().await {
+        eprintln!("sio serve: Redis subscription failed: {e}");
+        return ExitCode::from(1);
+    }
     let service = io.layer().layer(Assets);
     // Printed once the listener is bound: whoever waits for this line can connect.
     println!("sio serve: chat on http://{addr}/ (open it in a browser; Ctrl-C stops)");
@@ -150,6 +168,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
         _ = tokio::signal::ctrl_c() => {
             io.close();
+            if let Some(adapter) = &redis {
+                adapter.close();
+            }
             eprintln!("sio serve: stopped");
         }
     }

@@ -157,9 +157,11 @@ impl Drop for Keep {
 type U32Fn = Arc<dyn Fn(u32) + Send + Sync>;
 type StrFn = Arc<dyn Fn(&str) + Send + Sync>;
 type UnitFn = Arc<dyn Fn() + Send + Sync>;
+type TransportFn = Arc<dyn Fn(Transport) + Send + Sync>;
 
 #[derive(Default)]
 struct Hooks {
+    open: Vec<TransportFn>,
     reconnect_attempt: Vec<U32Fn>,
     reconnect: Vec<U32Fn>,
     reconnect_error: Vec<StrFn>,
@@ -353,6 +355,23 @@ impl Manager {
         let _ = self.shared.cmd.send(Cmd::Close);
     }
 
+    /// Called when an Engine.IO connection opens (the reference Manager's
+    /// `open` event), with the transport it opened with: polling, or
+    /// WebSocket when only WebSocket is allowed or the upgrade is remembered.
+    ///
+    /// ```
+    /// use sio_client::{Manager, ManagerOptions};
+    ///
+    /// # fn demo() -> Result<(), sio_client::UrlError> {
+    /// let manager = Manager::new("http://127.0.0.1:3000", ManagerOptions::default())?;
+    /// manager.on_open(|transport| println!("open over {transport:?}"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_open<F: Fn(Transport) + Send + Sync + 'static>(&self, f: F) {
+        lock(&self.shared.hooks).open.push(Arc::new(f));
+    }
+
     /// Called before each reconnection attempt, with its number (from 1).
     pub fn on_reconnect_attempt<F: Fn(u32) + Send + Sync + 'static>(&self, f: F) {
         lock(&self.shared.hooks).reconnect_attempt.push(Arc::new(f));
@@ -534,6 +553,10 @@ impl Task {
             EngineEvent::Open(handshake, transport) => {
                 *lock(&shared.engine_id) = Some(handshake.sid);
                 *lock(&shared.transport) = Some(transport);
+                let hooks = lock(&shared.hooks).open.clone();
+                for f in hooks {
+                    f(transport);
+                }
                 self.open = true;
                 self.open_deadline = None;
                 if self.reconnecting {

@@ -354,18 +354,24 @@ async fn remember_upgrade_starts_with_websocket() {
     let url = format!("http://127.0.0.1:{port}/");
     let _server = sio_server(port).await;
     let both = [Transport::Polling, Transport::WebSocket];
+    // The transport each connection OPENED with (Manager::on_open): the
+    // one seen in `connect` may already be the upgraded one.
     let connect = |remember: bool| {
         let opts = ManagerOptions {
             remember_upgrade: remember,
             ..fixed_backoff(100, &both, None)
         };
-        sio_client(&url, opts)
+        let (manager, socket, trace) = sio_client(&url, opts);
+        let opened = Arc::new(Mutex::new(Vec::new()));
+        let o = opened.clone();
+        manager.on_open(move |t| o.lock().unwrap().push(t));
+        (manager, socket, trace, opened)
     };
 
     // Polling first, then the upgrade.
-    let (first, _s1, t1) = connect(false);
+    let (first, _s1, t1, o1) = connect(false);
     t1.until_line(0, "connect").await;
-    assert_eq!(t1.lines()[1], "transport:polling");
+    assert_eq!(*o1.lock().unwrap(), [Transport::Polling]);
     for _ in 0..500 {
         if first.transport() == Some(Transport::WebSocket) {
             break;
@@ -376,14 +382,15 @@ async fn remember_upgrade_starts_with_websocket() {
     first.close();
 
     // Remembered: WebSocket from the start.
-    let (second, _s2, t2) = connect(true);
+    let (second, _s2, t2, o2) = connect(true);
     t2.until_line(0, "connect").await;
+    assert_eq!(*o2.lock().unwrap(), [Transport::WebSocket]);
     assert_eq!(t2.lines()[1], "transport:websocket");
     second.close();
 
     // Not asked to remember: polling first again.
-    let (third, _s3, t3) = connect(false);
+    let (third, _s3, t3, o3) = connect(false);
     t3.until_line(0, "connect").await;
-    assert_eq!(t3.lines()[1], "transport:polling");
+    assert_eq!(*o3.lock().unwrap(), [Transport::Polling]);
     third.close();
 }

@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 
 import { REPO_ROOT, spawnReady, stopper } from "./server.mjs";
+import { within } from "./wire.mjs";
 
 /** The sio binary the tests run. */
 export const SIO_BIN = process.env.SIO_BIN || path.join(REPO_ROOT, "target", "debug", "sio");
@@ -71,4 +72,28 @@ export async function startSioServe(args = []) {
     // Ctrl-C: sio serve closes its sockets and exits 0.
     stop: () => stop("SIGINT"),
   };
+}
+
+/**
+ * The first argument (and ack function) of the next `event` on `socket`
+ * that satisfies `pred`, within `ms`.
+ */
+export function nextEvent(socket, event, pred = () => true, ms = 3_000) {
+  let listener;
+  const p = new Promise((resolve) => {
+    listener = (arg, ack) => {
+      if (pred(arg)) resolve({ arg, ack });
+    };
+    socket.on(event, listener);
+  });
+  return within(p, ms, `event "${event}"`).finally(() => socket.off(event, listener));
+}
+
+/** Resolves once `socket` connects; rejects on connect_error or after `ms`. */
+export function connected(socket, ms = 3_000, what = "connect") {
+  const p = new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("connect_error", reject);
+  });
+  return within(p, ms, what);
 }

@@ -92,6 +92,9 @@ struct TypingReq {
 struct Chat {
     history: Mutex<HashMap<String, VecDeque<Message>>>,
     next_id: AtomicU64,
+    /// Members live on several nodes (`--redis`): member lists come from
+    /// `fetch_sockets` across the cluster instead of this node's sockets.
+    clustered: bool,
 }
 
 impl Chat {
@@ -198,8 +201,47 @@ fn members_of(ns: &Arc<Namespace>, room: &str, except: Option<&str>) -> Vec<Memb
 }
 
 /// Sends the room's member list to the room (without `except`, who is leaving).
-fn announce_members(chat: &Chat, ns: &Arc<Namespace>, room: &str, except: Option<&str>) {
+fn announce_members(chat: &Arc<Chat>, ns: &Arc<Namespace>, room: &str, except: Option<&str>) {
+    if chat.clustered {
+        // The members of every node: asked over the adapter, so the list goes
+        // out once the other nodes have answered.
+        let (chat, ns, room) = (chat.clone(), ns.clone(), room.to_owned());
+        let except = except.map(str::to_owned);
+        tokio::spawn(async move {
+            let sockets = match ns.to(room.as_str()).fetch_sockets().await {
+                Ok(sockets) => sockets,
+                Err(e) => {
+                    eprintln!("sio serve: member list of {room:?}: {e}");
+                    return;
+                }
+            };
+            let mut members: Vec<Member> = sockets
+                .iter()
+                .filter(|s| Some(s.id().as_str()) != except.as_deref())
+                .map(|s| Member {
+                    id: s.id().to_string(),
+                    name: match s.data() {
+                        Value::String(name) => name.clone(),
+                        _ => "?".to_owned(),
+                    },
+                })
+                .collect();
+            members.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+            send_members(&chat, &ns, &room, except.as_deref(), members);
+        });
+        return;
+    }
     let members = members_of(ns, room, except);
+    send_members(chat, ns, room, except, members);
+}
+
+fn send_members(
+    chat: &Chat,
+    ns: &Arc<Namespace>,
+    room: &str,
+    except: Option<&str>,
+    members: Vec<Member>,
+) {
     if members.is_empty() {
         chat.forget(room);
         return;
@@ -233,9 +275,13 @@ fn payload<T: serde::de::DeserializeOwned>(ev: &Event, shape: &str) -> Result<T,
         .map_err(|_| format!("expected one object {shape}"))
 }
 
-/// Sets up the chat on the main namespace of `io`.
-pub fn install(io: &SocketIo) {
-    let chat = Arc::new(Chat::default());
+/// Sets up the chat on the main namespace of `io`; `clustered` when `io`
+/// shares its rooms with other nodes (a Redis adapter).
+pub fn install(io: &SocketIo, clustered: bool) {
+    let chat = Arc::new(Chat {
+        clustered,
+        ..Chat::default()
+    });
     io.ns("/", move |socket: Arc<Socket>| {
         let chat = chat.clone();
         async move { on_connection(chat, socket) }
@@ -298,7 +344,7 @@ fn on_request(
     socket: &Socket,
     chat: &Arc<Chat>,
     event: &str,
-    handler: fn(&Chat, &Event) -> Result<serde_json::Value, String>,
+    handler: fn(&Arc<Chat>, &Event) -> Result<serde_json::Value, String>,
 ) {
     let chat = chat.clone();
     socket.on(event, move |ev| {
@@ -307,7 +353,7 @@ fn on_request(
     });
 }
 
-fn join(chat: &Chat, ev: &Event) -> Result<serde_json::Value, String> {
+fn join(chat: &Arc<Chat>, ev: &Event) -> Result<serde_json::Value, String> {
     let socket = ev.socket();
     let req = payload::<RoomReq>(ev, "{room}")?;
     let room = check_room(&req.room, socket.ns())?;
@@ -329,7 +375,7 @@ fn join(chat: &Chat, ev: &Event) -> Result<serde_json::Value, String> {
     }))
 }
 
-fn leave(chat: &Chat, ev: &Event) -> Result<serde_json::Value, String> {
+fn leave(chat: &Arc<Chat>, ev: &Event) -> Result<serde_json::Value, String> {
     let socket = ev.socket();
     let req = payload::<RoomReq>(ev, "{room}")?;
     let room = req.room.trim();
