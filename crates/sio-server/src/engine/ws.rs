@@ -255,12 +255,10 @@ pub(crate) async fn drive<H: EngineHandler>(
         }
         tokio::select! {
             _ = notified => {}
-            r = ws.read_with(|frame| {
+            r = batched(ws.read_with(|frame| {
                 ReadBatch::begin();
                 on_incoming(&engine, &session, frame)
-            }) => {
-                // What the handlers sent for this read goes out now.
-                ReadBatch::end();
+            })) => {
                 let ending = match r {
                     Ok(None) => continue,
                     Ok(Some(ending)) => ending,
@@ -291,4 +289,19 @@ pub(crate) async fn drive<H: EngineHandler>(
     }
     Box::pin(ws.close(close_code)).await;
     engine.finish(&session, reason);
+}
+
+/// Polls a read whose frames open a [`ReadBatch`], and ends the batch after
+/// EVERY poll, ready or not: what the handlers sent for the frames of one
+/// read goes out together, and a batch never outlives the poll that began
+/// it (a read that is pending after some frames, or dropped by `select!`,
+/// must not keep other tasks' sends on this thread waiting).
+async fn batched<F: std::future::Future>(read: F) -> F::Output {
+    let mut read = std::pin::pin!(read);
+    std::future::poll_fn(|cx| {
+        let polled = read.as_mut().poll(cx);
+        ReadBatch::end();
+        polled
+    })
+    .await
 }
