@@ -48,8 +48,41 @@ impl Drop for Pending<'_> {
     }
 }
 
+/// Closes the session when a waiting GET is dropped unanswered: the client
+/// closed the connection under it (hyper drops the request), which the
+/// reference takes as "poll connection closed prematurely" (a transport
+/// error) instead of waiting for the heartbeat to time out.
+struct Abandoned<'a> {
+    socket: &'a EngineSocket,
+    armed: bool,
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let open = {
+                let s = self.socket.lock();
+                s.life == Life::Open && s.transport == crate::engine::TransportKind::Polling
+            };
+            if open {
+                self.socket.close_with(CloseReason::TransportError, false);
+            }
+        }
+    }
+}
+
 /// GET: answers with everything queued, waiting until there is something.
 pub(crate) async fn get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response<EngineBody> {
+    let mut abandoned = Abandoned {
+        socket: &session.socket,
+        armed: true,
+    };
+    let response = answer_get(session).await;
+    abandoned.armed = false;
+    response
+}
+
+async fn answer_get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response<EngineBody> {
     let socket = &*session.socket;
     {
         let mut s = socket.lock();
