@@ -10,18 +10,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import net from "node:net";
 
-import { freePort } from "./server.mjs";
-
-const live = new Set();
-process.on("exit", () => {
-  for (const child of live) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
+import { freePort, killOnExit } from "./server.mjs";
 
 /** Whether redis-server can be run. */
 export function redisAvailable() {
@@ -46,8 +35,7 @@ async function launch(port) {
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     { stdio: "ignore" },
   );
-  live.add(child);
-  child.once("exit", () => live.delete(child));
+  killOnExit(child);
   for (let i = 0; i < 500; i++) {
     if (await accepts(port)) return child;
     if (child.exitCode !== null) break;

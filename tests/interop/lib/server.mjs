@@ -39,6 +39,12 @@ process.on("exit", () => {
   }
 });
 
+/** Kills `child` (SIGKILL) if it still runs when this process exits. */
+export function killOnExit(child) {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort() {
   return new Promise((resolve, reject) => {
