@@ -109,11 +109,15 @@ describe("sio serve with the official socket.io-client", () => {
       );
       await server.waitForLog(new RegExp(`${bob.id} "bob" joined "${room}"`));
 
-      // Typing reaches the others in the room, not the typist.
+      // Typing reaches the others in the room, not the typist. The server
+      // sends it volatile (as the reference would drop it, a polling client
+      // between two GETs misses it), so alice repeats it as a typing user
+      // does at each keystroke, until bob sees one.
       const aliceTyping = record(alice, "typing");
       const bobSeesTyping = next(bob, "typing");
       alice.emit("typing", { room, typing: true });
-      const typing = (await bobSeesTyping).arg;
+      const keystrokes = setInterval(() => alice.emit("typing", { room, typing: true }), 100);
+      const typing = (await bobSeesTyping.finally(() => clearInterval(keystrokes))).arg;
       assert.deepEqual(typing, { room, id: alice.id, name: "alice", typing: true });
 
       // A message: the ack is the "sent" tick, bob gets it and acks, and
