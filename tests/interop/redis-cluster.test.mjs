@@ -15,31 +15,13 @@ import { io as connect } from "socket.io-client";
 import { startNodeServer } from "./lib/node-conformance.mjs";
 import { startRedis } from "./lib/redis.mjs";
 import { startServer } from "./lib/server.mjs";
+import { nextArgs, sleep, within } from "./lib/wire.mjs";
 
 const require = createRequire(import.meta.url);
 const TEST_TIMEOUT = 30_000;
 const WAIT = 3_000;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function nextEvent(emitter, event, ms = WAIT) {
-  let listener;
-  const p = new Promise((resolve) => {
-    listener = (...args) => resolve(args);
-    emitter.once(event, listener);
-  });
-  return within(p, ms, `event "${event}"`).finally(() => emitter.off(event, listener));
-}
+const nextEvent = (emitter, event, ms = WAIT) => nextArgs(emitter, event, ms);
 
 /** Resolves true if `event` arrives within `ms`, false otherwise. */
 async function arrives(emitter, event, ms) {

@@ -20,6 +20,7 @@ import { Manager } from "socket.io-client";
 
 import { startNodeServer } from "./lib/node-conformance.mjs";
 import { startServer } from "./lib/server.mjs";
+import { nextArgs, sleep, within } from "./lib/wire.mjs";
 
 const TARGETS = (process.env.SIO_INTEROP_TARGETS ?? "rust,node")
   .split(",")
@@ -36,27 +37,8 @@ const TEST_TIMEOUT = 20_000;
 const WAIT = 3_000; // default wait for one expected event
 const MAX_PAYLOAD = 1_000_000;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /** The arguments of the next `event` on `emitter`. */
-function nextEvent(emitter, event, ms = WAIT) {
-  let listener;
-  const p = new Promise((resolve) => {
-    listener = (...args) => resolve(args);
-    emitter.once(event, listener);
-  });
-  return within(p, ms, `event "${event}"`).finally(() => emitter.off(event, listener));
-}
+const nextEvent = (emitter, event, ms = WAIT) => nextArgs(emitter, event, ms);
 
 /** Records the arguments of every `event` on `emitter`. */
 function record(emitter, event) {

@@ -16,7 +16,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::{free_port, read_all, sio, spawn_sio, wait_bounded, Out, Peer, Server};
+use common::{read_all, sio, spawn_sio, wait_bounded, Out, Peer, Server};
+use sio_testkit::free_port;
 
 /// A running `sio listen`, killed when dropped.
 struct Listener {
@@ -441,7 +442,7 @@ fn interrupt_disconnects_cleanly(peer: Peer) {
 /// `listen` reconnects after the server goes away and comes back.
 fn listen_reconnects(peer: Peer) {
     let port = free_port();
-    let server = Server::start_on(peer, port);
+    let server = Server::start_with(peer, port, &[]);
     let mut listener = Listener::start(&[
         &server.url("/"),
         "--event",
@@ -454,7 +455,7 @@ fn listen_reconnects(peer: Peer) {
     let first = listener.connected();
     drop(server);
     listener.wait_stderr("reconnecting");
-    let server = Server::start_on(peer, port);
+    let server = Server::start_with(peer, port, &[]);
     let second = listener.connected();
     assert_ne!(first, second, "{peer:?}: a new socket id");
     let out = sio(&["emit", &server.url("/"), "broadcast", "\"again\""]);

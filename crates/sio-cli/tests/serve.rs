@@ -13,6 +13,7 @@
 mod http_client;
 
 use http_client::Reply;
+use sio_testkit::root;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -23,10 +24,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn client_package() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("client/node_modules/socket.io-client")

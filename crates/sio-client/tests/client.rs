@@ -16,13 +16,8 @@ use futures_util::StreamExt;
 use serde_json::json;
 use sio_client::proto::Value;
 use sio_client::{AckError, ClientBuilder, Transport};
+use sio_testkit::Peer;
 use tokio::process::Child;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Peer {
-    Node,
-    Sio,
-}
 
 struct Server {
     /// Killed when dropped.
@@ -31,12 +26,12 @@ struct Server {
 }
 
 async fn start(peer: Peer, port: u16) -> Server {
-    let mut cmd = common::conformance(peer == Peer::Node);
+    let mut cmd = tokio::process::Command::from(sio_testkit::conformance(peer));
     cmd.arg("--port")
         .arg(port.to_string())
         .stderr(Stdio::null());
     Server {
-        _child: common::spawn_ready(&mut cmd).await,
+        _child: sio_testkit::spawn_ready(&mut cmd).await,
         port,
     }
 }
@@ -71,7 +66,7 @@ impl Seen {
 
 async fn scenario(peer: Peer, transports: &[Transport]) {
     let ctx = format!("{peer:?} {transports:?}");
-    let server = start(peer, common::free_port()).await;
+    let server = start(peer, sio_testkit::free_port()).await;
     let seen = Seen::default();
     let s1 = seen.clone();
     let socket = ClientBuilder::new(&url(&server, "/"))
@@ -235,7 +230,7 @@ async fn against_sio_server() {
 /// The server dies and comes back on the same port: the client reconnects
 /// with backoff, its reconnect hooks fire, and it joins its namespace again.
 async fn reconnects(peer: Peer) {
-    let port = common::free_port();
+    let port = sio_testkit::free_port();
     let server = start(peer, port).await;
     let echoed = Arc::new(Mutex::new(Vec::new()));
     let e = echoed.clone();
@@ -317,7 +312,7 @@ async fn reconnects_after_sio_server_restarts() {
 /// one Manager.
 async fn features(peer: Peer, transports: &[Transport]) {
     let ctx = format!("{peer:?} {transports:?}");
-    let server = start(peer, common::free_port()).await;
+    let server = start(peer, sio_testkit::free_port()).await;
     let opts = sio_client::ManagerOptions {
         transports: transports.to_vec(),
         ..Default::default()

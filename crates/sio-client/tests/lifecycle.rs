@@ -142,12 +142,12 @@ async fn sio_server(port: u16) -> Child {
     cmd.arg("--port")
         .arg(port.to_string())
         .stderr(Stdio::null());
-    common::spawn_ready(&mut cmd).await
+    sio_testkit::spawn_ready(&mut cmd).await
 }
 
 /// The official client, its lines collected into a trace. Killed on drop.
 fn node_client(url: &str, options: &str) -> (Child, Trace) {
-    let script = common::root().join("tests/interop/lib/client-lifecycle.mjs");
+    let script = sio_testkit::root().join("tests/interop/lib/client-lifecycle.mjs");
     let mut child = tokio::process::Command::new("node")
         .arg(script)
         .arg(url)
@@ -176,7 +176,7 @@ async fn gives_up_like_the_official_client() {
     // Failed WebSocket attempts reset what `remember_upgrade` remembers.
     let _serial = SERIAL.lock().await;
     for transports in [&[Transport::WebSocket][..], &[Transport::Polling][..]] {
-        let url = format!("http://127.0.0.1:{}/", common::free_port());
+        let url = format!("http://127.0.0.1:{}/", sio_testkit::free_port());
         let (_node, node) = node_client(&url, &node_options(50, transports, Some(2)));
         let (_manager, socket, ours) = sio_client(&url, fixed_backoff(50, transports, Some(2)));
         for trace in [&node, &ours] {
@@ -256,7 +256,7 @@ fn reconnect_count_matches(lines: &[String]) -> bool {
 /// clients are connected: the same events, in the same order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_like_the_official_client() {
-    let port = common::free_port();
+    let port = sio_testkit::free_port();
     let url = format!("http://127.0.0.1:{port}/");
     let server = sio_server(port).await;
     let transports = [Transport::WebSocket];
@@ -303,7 +303,7 @@ async fn reconnects_like_the_official_client() {
 /// 200 ms on the conformance server) and disconnects with `ping timeout`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_timeout_like_the_official_client() {
-    let port = common::free_port();
+    let port = sio_testkit::free_port();
     let url = format!("http://127.0.0.1:{port}/");
     let server = sio_server(port).await;
     let pid = server.id().unwrap().to_string();
@@ -350,7 +350,7 @@ async fn ping_timeout_like_the_official_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remember_upgrade_starts_with_websocket() {
     let _serial = SERIAL.lock().await;
-    let port = common::free_port();
+    let port = sio_testkit::free_port();
     let url = format!("http://127.0.0.1:{port}/");
     let _server = sio_server(port).await;
     let both = [Transport::Polling, Transport::WebSocket];

@@ -14,12 +14,12 @@ use sio_client::{ClientBuilder, ManagerOptions, Transport};
 use tokio::process::Child;
 
 async fn fixture(mode: &str) -> (Child, u16) {
-    let port = common::free_port();
+    let port = sio_testkit::free_port();
     let mut cmd = tokio::process::Command::new("node");
-    cmd.arg(common::root().join("tests/interop/lib/handshake-server.mjs"))
+    cmd.arg(sio_testkit::root().join("tests/interop/lib/handshake-server.mjs"))
         .arg(port.to_string())
         .arg(mode);
-    (common::spawn_ready(&mut cmd).await, port)
+    (sio_testkit::spawn_ready(&mut cmd).await, port)
 }
 
 /// `path`, query parameters (from the URL and from the option), extra
@@ -112,7 +112,7 @@ async fn events_before_connect_are_delivered_after_it() {
             "websocket"
         };
         let official = tokio::process::Command::new("node")
-            .arg(common::root().join("tests/interop/lib/handshake-server.mjs"))
+            .arg(sio_testkit::root().join("tests/interop/lib/handshake-server.mjs"))
             .args([&port.to_string(), "early-client", name])
             .output()
             .await

@@ -15,10 +15,10 @@ use tokio::process::Child;
 use tokio::sync::watch;
 
 async fn start(node: bool) -> (Child, u16) {
-    let port = common::free_port();
+    let port = sio_testkit::free_port();
     let mut cmd = common::conformance(node);
     cmd.args(["--recovery", "--port", &port.to_string()]);
-    (common::spawn_ready(&mut cmd).await, port)
+    (sio_testkit::spawn_ready(&mut cmd).await, port)
 }
 
 /// A TCP proxy to `upstream`; sending on the returned channel cuts every

@@ -107,10 +107,10 @@ async fn https_and_wss_with_a_trusted_ca() {
     let dir = std::env::temp_dir().join(format!("sio-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     make_certs(&dir);
-    let port = common::free_port();
-    let _server = common::spawn_ready(
+    let port = sio_testkit::free_port();
+    let _server = sio_testkit::spawn_ready(
         Command::new("node")
-            .arg(common::root().join("tests/interop/lib/tls-server.mjs"))
+            .arg(sio_testkit::root().join("tests/interop/lib/tls-server.mjs"))
             .args(["--port", &port.to_string()])
             .arg("--key")
             .arg(dir.join("key.pem"))

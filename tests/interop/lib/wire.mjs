@@ -22,6 +22,19 @@ export function within(promise, ms, message) {
 }
 
 /**
+ * The arguments of the next `event` on `emitter` (an EventEmitter or a
+ * socket.io client socket), within `ms`.
+ */
+export function nextArgs(emitter, event, ms) {
+  let listener;
+  const p = new Promise((resolve) => {
+    listener = (...args) => resolve(args);
+    emitter.once(event, listener);
+  });
+  return within(p, ms, `event "${event}"`).finally(() => emitter.off(event, listener));
+}
+
+/**
  * HTTP access to one server's Engine.IO path.
  */
 export class Http {

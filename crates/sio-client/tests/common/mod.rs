@@ -1,76 +1,25 @@
-//! What the client's integration tests share: finding the repository,
-//! picking ports, and starting a server process that prints
-//! `listening on ...` when it is ready.
+//! What the client's integration tests share, beyond sio-testkit (the
+//! repository, free ports, conformance servers): the official server as a
+//! tokio process, and waiting for a connection.
 
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use sio_testkit::{free_port, spawn_ready};
 
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The conformance server command: the official `socket.io` one
-/// (tests/interop/lib/node-conformance.mjs) or sio's
-/// (`target/debug/examples/conformance`, or `SIO_CONFORMANCE_BIN`).
+/// The conformance server command: the official `socket.io` one or sio's.
 pub fn conformance(official: bool) -> Command {
-    if official {
-        assert!(
-            root().join("tests/interop/node_modules/socket.io").exists(),
-            "npm packages missing: run scripts/setup"
-        );
-        let mut c = Command::new("node");
-        c.arg(root().join("tests/interop/lib/node-conformance.mjs"));
-        c
+    let peer = if official {
+        sio_testkit::Peer::Node
     } else {
-        let bin = std::env::var_os("SIO_CONFORMANCE_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root().join("target/debug/examples/conformance"));
-        assert!(
-            bin.exists(),
-            "{} missing: run cargo build --example conformance",
-            bin.display()
-        );
-        Command::new(bin)
-    }
-}
-
-/// Starts `cmd` and waits (at most 20 s) for its `listening on` line. The
-/// process is killed when the returned handle is dropped.
-pub async fn spawn_ready(cmd: &mut Command) -> Child {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("server starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("listening on") {
-                return;
-            }
-        }
-        panic!("server exited before it was ready");
-    })
-    .await
-    .expect("server ready in time");
-    child
+        sio_testkit::Peer::Sio
+    };
+    Command::from(sio_testkit::conformance(peer))
 }
 
 /// The official Node.js conformance server on a free port, and its URL

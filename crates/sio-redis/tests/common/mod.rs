@@ -4,7 +4,6 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,19 +12,7 @@ use sio_proto::Value;
 use sio_redis::{RedisAdapter, RedisAdapterConfig};
 use sio_server::{SocketIo, SocketIoConfig};
 
-/// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use sio_testkit::free_port;
 
 /// A redis-server process on 127.0.0.1, killed on drop.
 pub struct RedisServer {
@@ -213,36 +200,14 @@ pub struct NodeJsNode {
 
 impl NodeJsNode {
     pub async fn start(redis: &str) -> NodeJsNode {
-        use tokio::io::AsyncBufReadExt;
-        let script = root().join("tests/interop/lib/node-conformance.mjs");
-        assert!(
-            root()
-                .join("tests/interop/node_modules/@socket.io/redis-adapter")
-                .exists(),
-            "npm packages missing: run scripts/setup"
-        );
+        sio_testkit::require_npm("@socket.io/redis-adapter");
         let port = free_port();
-        let mut child = tokio::process::Command::new("node")
-            .arg(script)
-            .args(["--redis", redis, "--port", &port.to_string()])
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node runs");
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        tokio::time::timeout(Duration::from_secs(20), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if line.contains("listening on") {
-                    return;
-                }
-            }
-            panic!("the Node.js server exited before it was ready");
-        })
-        .await
-        .expect("Node.js server ready in time");
+        let mut cmd =
+            tokio::process::Command::from(sio_testkit::conformance(sio_testkit::Peer::Node));
+        cmd.args(["--redis", redis, "--port", &port.to_string()]);
         NodeJsNode {
             port,
-            _child: child,
+            _child: sio_testkit::spawn_ready(&mut cmd).await,
         }
     }
 
