@@ -9,6 +9,7 @@
 // maxPayload, CORS). Written with fetch and the `ws` package only.
 
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { after, afterEach, before, describe, it } from "node:test";
 
 import { startServer } from "./lib/server.mjs";
@@ -590,6 +591,27 @@ describe("close", { timeout: TEST_TIMEOUT }, () => {
       const ws = openWs(`EIO=4&transport=websocket&sid=${sid}`);
       await ws.waitClose();
       assert.ok(!ws.queue.includes("3probe"));
+    });
+
+    it("a waiting GET whose connection the client closes ends the session at once (a transport error)", async () => {
+      // The reference's "poll connection closed prematurely": the session
+      // closes then, not a heartbeat later (pingInterval + pingTimeout is
+      // 500 ms here).
+      const { sid } = await http.handshake();
+      const req = httpRequest(http.url(`EIO=4&transport=polling&sid=${sid}`));
+      const gone = new Promise((resolve) => req.on("error", resolve));
+      req.end();
+      await sleep(50); // the GET is waiting in the server
+      req.destroy();
+      await gone;
+      const start = Date.now();
+      let res;
+      do {
+        await sleep(10);
+        res = await http.poll(sid, "", { timeoutMs: 1_000 });
+      } while (res.status === 200 && Date.now() - start < 1_000);
+      assertJsonError(res, ERR.sid, "GET after the abandoned one");
+      assert.ok(Date.now() - start < 250, `closed ${Date.now() - start} ms after the GET was dropped`);
     });
 
     it("a close packet inside a payload closes the session", async () => {
