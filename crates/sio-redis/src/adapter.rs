@@ -754,14 +754,58 @@ impl NsAdapter {
     }
 }
 
+impl NsAdapter {
+    /// Stops routing this namespace's channels and unsubscribes from them,
+    /// as the reference's `close()` does: the other nodes' server count
+    /// (from PUBSUB NUMSUB) drops at once. Idempotent.
+    fn stop(&self) {
+        let mut patterns = Vec::new();
+        let mut channels = Vec::new();
+        lock(&self.state.shared.routes).retain(|name, r| {
+            let ours =
+                r.ns.upgrade()
+                    .is_none_or(|ns| Arc::ptr_eq(&ns, &self.state));
+            if ours {
+                if r.pattern {
+                    patterns.push(name.clone());
+                } else {
+                    channels.push(name.clone());
+                }
+            }
+            !ours
+        });
+        if patterns.is_empty() && channels.is_empty() {
+            return;
+        }
+        let Some(mut sink) = lock(&self.state.shared.sink).clone() else {
+            // Not connected: the supervisor resubscribes only what is routed.
+            return;
+        };
+        let unsubscribe = async move {
+            let r = async {
+                if !patterns.is_empty() {
+                    sink.punsubscribe(&patterns[..]).await?;
+                }
+                if !channels.is_empty() {
+                    sink.unsubscribe(&channels[..]).await?;
+                }
+                Ok::<_, redis::RedisError>(())
+            }
+            .await;
+            if let Err(e) = r {
+                tracing::debug!("unsubscribe failed: {e}");
+            }
+        };
+        if let Ok(h) = tokio::runtime::Handle::try_current() {
+            h.spawn(unsubscribe);
+        }
+    }
+}
+
 impl Drop for NsAdapter {
     fn drop(&mut self) {
-        // The namespace is gone (a cleaned-up dynamic child): stop routing.
-        let mut routes = lock(&self.state.shared.routes);
-        routes.retain(|_, r| {
-            r.ns.upgrade()
-                .is_some_and(|ns| !Arc::ptr_eq(&ns, &self.state))
-        });
+        // The namespace is gone (a cleaned-up dynamic child).
+        self.stop();
     }
 }
 
@@ -921,5 +965,9 @@ impl Cluster for NsAdapter {
                 data,
             },
         ))
+    }
+
+    fn close(&self) {
+        self.stop();
     }
 }

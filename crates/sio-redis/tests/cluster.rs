@@ -229,6 +229,39 @@ async fn requests_across_three_nodes() {
     let _ = (&mut ea, &mut eb);
 }
 
+/// `SocketIo::close()` closes the namespaces' adapters, as the reference's
+/// `io.close()` does: the node unsubscribes, so the others count one server
+/// less at once, while its `RedisAdapter` (its Redis connections) lives on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_server_leaves_the_cluster() {
+    let redis = RedisServer::start();
+    let a = node(&redis.url(), |_| {}).await;
+    let b = node(&redis.url(), |_| {}).await;
+    let (a_custom, b_custom) = (a.io.of("/custom"), b.io.of("/custom"));
+    a_custom.ready().await.expect("subscribed");
+    b_custom.ready().await.expect("subscribed");
+    wait_server_count(&[&a, &b], 2).await;
+    assert_eq!(b_custom.server_count().await.ok(), Some(2));
+
+    a.io.close();
+    assert!(a.adapter.is_connected(), "the RedisAdapter itself stays up");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let counts = (
+            b.io.of("/").server_count().await.ok(),
+            b_custom.server_count().await.ok(),
+        );
+        if counts == (Some(1), Some(1)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "b still counts {counts:?} servers 2 s after a closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_emitter_into_rust_and_nodejs_nodes() {
     let redis = RedisServer::start();

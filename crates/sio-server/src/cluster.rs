@@ -147,7 +147,8 @@ pub trait Cluster: Send + Sync + 'static {
         data: &[Value],
     ) -> BoxFuture<Result<Vec<Value>, AdapterError>>;
 
-    /// Stops listening (the namespace is gone).
+    /// Stops listening (the namespace is gone, or the server closes:
+    /// [`SocketIo::close`](crate::SocketIo::close)).
     fn close(&self) {}
 }
 

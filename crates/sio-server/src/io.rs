@@ -366,7 +366,9 @@ impl SocketIo {
     }
 
     /// Closes the server: every socket disconnects with
-    /// `server shutting down`, every connection is closed.
+    /// `server shutting down`, every namespace's adapter closes (a cluster
+    /// adapter stops listening to the other nodes), every connection is
+    /// closed.
     pub fn close(&self) {
         let namespaces: Vec<Arc<Namespace>> = self
             .inner
@@ -379,6 +381,9 @@ impl SocketIo {
         for ns in namespaces {
             for s in ns.sockets() {
                 s.on_close(DisconnectReason::ServerShuttingDown);
+            }
+            if let Some(cluster) = ns.adapter().cluster() {
+                cluster.close();
             }
         }
         self.engine.close_all();
