@@ -12,6 +12,8 @@ use std::sync::Mutex;
 use indexmap::{IndexMap, IndexSet};
 use sio_proto::Str;
 
+use crate::engine::sid_hash::SidHash;
+
 /// A socket id.
 pub type Sid = Str;
 
@@ -49,10 +51,25 @@ pub trait Adapter: Send + Sync + 'static {
     }
 }
 
+/// The rooms of one socket.
+#[derive(Default)]
+struct Memberships {
+    /// In its own room (the room named by its id), as every socket is from
+    /// its connection on unless it leaves it: a flag, not an entry in the
+    /// room index, so that a socket in no other room costs one entry.
+    own: bool,
+    /// The other rooms, in joining order (allocated on the first join).
+    others: Option<Box<IndexSet<Room>>>,
+}
+
 #[derive(Default)]
 struct Index {
+    /// Rooms other than the sockets' own ones, each with its members in
+    /// joining order.
     rooms: IndexMap<Room, IndexSet<Sid>>,
-    sids: IndexMap<Sid, IndexSet<Room>>,
+    /// Every socket, in order, with its rooms. Keyed by ids this server
+    /// made (random): no keyed hash needed.
+    sids: IndexMap<Sid, Memberships, SidHash>,
 }
 
 impl Index {
@@ -60,8 +77,7 @@ impl Index {
         if let Some(members) = self.rooms.get_mut(room) {
             members.shift_remove(sid);
             if members.is_empty() {
-                // O(1): the order of the room list is not kept (every
-                // socket's own room goes when it disconnects).
+                // O(1): the order of the room list is not kept.
                 self.rooms.swap_remove(room);
             }
         }
@@ -93,10 +109,15 @@ impl Adapter for InMemoryAdapter {
     fn add_all(&self, sid: &Sid, rooms: &[Room]) {
         let mut index = self.lock();
         let mine = index.sids.entry(sid.clone()).or_default();
+        let mut joined = Vec::new();
         for room in rooms {
-            mine.insert(room.clone());
+            if room == sid {
+                mine.own = true;
+            } else if mine.others.get_or_insert_default().insert(room.clone()) {
+                joined.push(room);
+            }
         }
-        for room in rooms {
+        for room in joined {
             index
                 .rooms
                 .entry(room.clone())
@@ -108,7 +129,16 @@ impl Adapter for InMemoryAdapter {
     fn del(&self, sid: &Sid, room: &str) {
         let mut index = self.lock();
         if let Some(mine) = index.sids.get_mut(sid.as_str()) {
-            mine.shift_remove(room);
+            if room == sid.as_str() {
+                mine.own = false;
+                return;
+            }
+            if let Some(others) = &mut mine.others {
+                others.shift_remove(room);
+                if others.is_empty() {
+                    mine.others = None;
+                }
+            }
         }
         index.remove_from_room(room, sid);
     }
@@ -118,30 +148,32 @@ impl Adapter for InMemoryAdapter {
         // O(1) (the order of sockets is not kept): `shift_remove` made
         // each disconnection cost as much as the sockets still connected.
         if let Some(mine) = index.sids.swap_remove(sid.as_str()) {
-            for room in mine {
+            for room in mine.others.into_iter().flat_map(|o| o.into_iter()) {
                 index.remove_from_room(&room, sid);
             }
         }
     }
 
     fn socket_rooms(&self, sid: &str) -> Vec<Room> {
-        self.lock()
-            .sids
-            .get(sid)
-            .map(|r| r.iter().cloned().collect())
-            .unwrap_or_default()
+        let index = self.lock();
+        let Some((id, mine)) = index.sids.get_key_value(sid) else {
+            return Vec::new();
+        };
+        let others = mine.others.iter().flat_map(|o| o.iter().cloned());
+        (mine.own.then(|| id.clone()).into_iter())
+            .chain(others)
+            .collect()
     }
 
     fn apply(&self, opts: &BroadcastOptions) -> Vec<Sid> {
         let index = self.lock();
         let mut except: HashSet<&str> = HashSet::new();
         for room in &opts.except {
-            match index.rooms.get(room.as_str()) {
-                Some(members) => except.extend(members.iter().map(|s| s.as_str())),
-                None => {
-                    except.insert(room.as_str());
-                }
+            if let Some(members) = index.rooms.get(room.as_str()) {
+                except.extend(members.iter().map(|s| s.as_str()));
             }
+            // A socket id: that socket (in its own room or not).
+            except.insert(room.as_str());
         }
         if opts.rooms.is_empty() {
             return index
@@ -154,6 +186,12 @@ impl Adapter for InMemoryAdapter {
         let mut seen: HashSet<&str> = HashSet::new();
         let mut out = Vec::new();
         for room in &opts.rooms {
+            // A socket's own room: the socket first (it joined at connection).
+            if let Some((sid, mine)) = index.sids.get_key_value(room.as_str()) {
+                if mine.own && !except.contains(sid.as_str()) && seen.insert(sid.as_str()) {
+                    out.push(sid.clone());
+                }
+            }
             if let Some(members) = index.rooms.get(room.as_str()) {
                 for sid in members {
                     if !except.contains(sid.as_str()) && seen.insert(sid.as_str()) {
@@ -166,7 +204,11 @@ impl Adapter for InMemoryAdapter {
     }
 
     fn rooms(&self) -> Vec<Room> {
-        self.lock().rooms.keys().cloned().collect()
+        let index = self.lock();
+        let own = (index.sids.iter())
+            .filter(|(sid, mine)| mine.own && !index.rooms.contains_key(sid.as_str()))
+            .map(|(sid, _)| sid.clone());
+        index.rooms.keys().cloned().chain(own).collect()
     }
 }
 
@@ -199,5 +241,37 @@ mod tests {
         a.del_all(&s("b"));
         assert_eq!(a.socket_rooms("b"), Vec::<Str>::new());
         assert_eq!(a.apply(&BroadcastOptions::default()), vec![s("a"), s("c")]);
+    }
+
+    #[test]
+    fn own_rooms() {
+        let a = InMemoryAdapter::default();
+        a.add_all(&s("a"), &[s("a"), s("x")]);
+        a.add_all(&s("b"), &[s("b"), s("a")]);
+        assert_eq!(a.socket_rooms("a"), vec![s("a"), s("x")]);
+        assert_eq!(a.socket_rooms("b"), vec![s("b"), s("a")]);
+        let to_a = BroadcastOptions {
+            rooms: vec![s("a")],
+            except: vec![],
+        };
+        assert_eq!(
+            a.apply(&to_a),
+            vec![s("a"), s("b")],
+            "the owner, then who joined"
+        );
+        let mut rooms = a.rooms();
+        rooms.sort();
+        assert_eq!(rooms, vec![s("a"), s("b"), s("x")]);
+        a.del(&s("a"), "a");
+        assert_eq!(a.socket_rooms("a"), vec![s("x")]);
+        assert_eq!(a.apply(&to_a), vec![s("b")]);
+        let except_a = BroadcastOptions {
+            rooms: vec![],
+            except: vec![s("a")],
+        };
+        assert_eq!(a.apply(&except_a), Vec::<Str>::new(), "b joined room a");
+        a.del_all(&s("b"));
+        assert_eq!(a.apply(&to_a), Vec::<Str>::new());
+        assert_eq!(a.rooms(), vec![s("x")]);
     }
 }

@@ -38,6 +38,7 @@ mod client_files;
 pub mod cluster;
 pub mod engine;
 mod io;
+mod listeners;
 mod ns;
 mod operators;
 mod recovery;

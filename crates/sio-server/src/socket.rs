@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Waker};
 use std::time::Duration;
@@ -26,6 +26,8 @@ use tokio::sync::oneshot;
 
 use crate::adapter::{Room, Sid};
 use crate::engine::{EngineSocket, SendError};
+pub use crate::listeners::ListenerId;
+use crate::listeners::{self, Kind, Listeners};
 use crate::ns::Namespace;
 use crate::operators::Operator;
 
@@ -212,23 +214,6 @@ pub struct Handshake {
     pub auth: Value,
 }
 
-/// A listener id, to remove one listener with [`Socket::off_listener`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ListenerId(u64);
-
-static NEXT_LISTENER: AtomicU64 = AtomicU64::new(1);
-
-fn next_listener() -> ListenerId {
-    ListenerId(NEXT_LISTENER.fetch_add(1, Ordering::Relaxed))
-}
-
-type EventFn = Arc<dyn Fn(Event) -> BoxFuture + Send + Sync>;
-type AnyFn = Arc<dyn Fn(&Event) + Send + Sync>;
-type AnyOutFn = Arc<dyn Fn(&str, &Value) + Send + Sync>;
-type MiddlewareFn = Arc<dyn Fn(&Event) -> Result<(), MiddlewareError> + Send + Sync>;
-type ErrorFn = Arc<dyn Fn(&Arc<Socket>, &MiddlewareError) + Send + Sync>;
-type DisconnectFn = Arc<dyn Fn(Arc<Socket>, DisconnectReason) -> BoxFuture + Send + Sync>;
-
 /// The error a packet middleware refuses an event with: it reaches the
 /// socket's [`on_error`](Socket::on_error) listeners (nothing is sent to the client).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -245,30 +230,6 @@ impl MiddlewareError {
             message: message.into(),
         }
     }
-}
-
-#[derive(Clone)]
-struct Listener {
-    /// The event: a plain list is smaller than a map for the dozen events a
-    /// socket typically listens to, and as fast to search.
-    event: Box<str>,
-    id: ListenerId,
-    once: bool,
-    f: EventFn,
-}
-
-/// Every listener of a socket. Shared copy-on-write: an incoming event
-/// takes a snapshot (one reference count) instead of copying the lists, and
-/// a change made while a snapshot is in use copies them first.
-#[derive(Default, Clone)]
-struct Listeners {
-    events: Vec<Listener>,
-    any: Vec<(ListenerId, AnyFn)>,
-    any_outgoing: Vec<(ListenerId, AnyOutFn)>,
-    middlewares: Vec<MiddlewareFn>,
-    error: Vec<ErrorFn>,
-    disconnecting: Vec<DisconnectFn>,
-    disconnect: Vec<DisconnectFn>,
 }
 
 /// A waiting acknowledgement.
@@ -378,7 +339,7 @@ impl Socket {
             conn,
             handshake,
             connected: AtomicBool::new(false),
-            listeners: Mutex::new(Arc::default()),
+            listeners: Mutex::new(listeners::EMPTY.clone()),
             acks: Mutex::new(HashMap::new()),
             data: Mutex::new(data),
             pid,
@@ -570,7 +531,7 @@ impl Socket {
     /// Calls the outgoing catch-all listeners, building the value only if any.
     pub(crate) fn notify_outgoing(&self, event: &str, args: impl FnOnce() -> Option<Value>) {
         let listeners = self.listeners();
-        if listeners.any_outgoing.is_empty() {
+        if listeners.any_outgoing().next().is_none() {
             return;
         }
         let args = match args() {
@@ -578,7 +539,7 @@ impl Socket {
             Some(Value::Null) | None => Value::Array(vec![]),
             Some(one) => Value::Array(vec![one]),
         };
-        for (_, f) in &listeners.any_outgoing {
+        for f in listeners.any_outgoing() {
             f(event, &args);
         }
     }
@@ -596,12 +557,7 @@ impl Socket {
     /// Frees the spare capacity of the listener lists, once the connection
     /// handler has registered them: most sockets never change them again.
     pub(crate) fn shrink_listeners(&self) {
-        self.edit_listeners(|l| {
-            l.events.shrink_to_fit();
-            l.any.shrink_to_fit();
-            l.middlewares.shrink_to_fit();
-            l.error.shrink_to_fit();
-        });
+        self.edit_listeners(|l| l.entries.shrink_to_fit());
     }
 
     /// How many acknowledgements this socket is waiting for.
@@ -657,25 +613,26 @@ impl Socket {
         F: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let id = next_listener();
-        let f: EventFn = Arc::new(move |ev| Box::pin(handler(ev)));
-        let event = event.into();
-        self.edit_listeners(|l| l.events.push(Listener { event, id, once, f }));
+        let id = ListenerId::next();
+        let f = listeners::handler(move |ev| -> BoxFuture { Box::pin(handler(ev)) }, |f| f);
+        let event = listeners::intern(event);
+        let kind = if once {
+            Kind::Once(event, f)
+        } else {
+            Kind::Event(event, f)
+        };
+        self.edit_listeners(|l| l.push(id, kind));
         id
     }
 
     /// Removes every handler of `event`.
     pub fn off(&self, event: &str) {
-        self.edit_listeners(|l| l.events.retain(|x| &*x.event != event));
+        self.edit_listeners(|l| l.entries.retain(|x| x.event() != Some(event)));
     }
 
     /// Removes one listener (of any kind) by id.
     pub fn off_listener(&self, id: ListenerId) {
-        self.edit_listeners(|l| {
-            l.events.retain(|x| x.id != id);
-            l.any.retain(|(x, _)| *x != id);
-            l.any_outgoing.retain(|(x, _)| *x != id);
-        });
+        self.edit_listeners(|l| l.entries.retain(|x| x.id != id));
     }
 
     /// Removes every handler of every event (`socket.removeAllListeners()`);
@@ -692,16 +649,16 @@ impl Socket {
     /// # }
     /// ```
     pub fn remove_all_listeners(&self) {
-        self.edit_listeners(|l| l.events.clear());
+        self.edit_listeners(|l| l.entries.retain(|x| x.event().is_none()));
     }
 
     /// The events that have handlers (`socket.eventNames()`), in no
     /// particular order.
     pub fn event_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        for x in &self.listeners().events {
-            if !names.iter().any(|n| **n == *x.event) {
-                names.push(x.event.to_string());
+        for event in self.listeners().entries.iter().filter_map(|x| x.event()) {
+            if !names.iter().any(|n| n == event) {
+                names.push(event.to_owned());
             }
         }
         names
@@ -710,34 +667,48 @@ impl Socket {
     /// How many handlers `event` has (`socket.listenerCount(event)`).
     pub fn listener_count(&self, event: &str) -> usize {
         let l = self.listeners();
-        l.events.iter().filter(|x| &*x.event == event).count()
+        l.entries
+            .iter()
+            .filter(|x| x.event() == Some(event))
+            .count()
     }
 
     /// Whether `event` has handlers.
     pub fn has_listeners(&self, event: &str) -> bool {
-        self.listeners().events.iter().any(|x| &*x.event == event)
+        (self.listeners().entries.iter()).any(|x| x.event() == Some(event))
     }
 
     /// A catch-all listener, called for every incoming event before the
     /// packet middlewares and the event's handlers.
     pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
-        let id = next_listener();
-        self.edit_listeners(|l| l.any.push((id, Arc::new(listener))));
+        let id = ListenerId::next();
+        let f = listeners::handler(listener, |f| f);
+        self.edit_listeners(|l| l.push(id, Kind::Any(f)));
         id
     }
 
     /// Like [`on_any`](Socket::on_any), called before the others.
     pub fn prepend_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
-        let id = next_listener();
-        self.edit_listeners(|l| l.any.insert(0, (id, Arc::new(listener))));
+        let id = ListenerId::next();
+        let f = listeners::handler(listener, |f| f);
+        self.edit_listeners(|l| {
+            let at = l.first(|k| matches!(k, Kind::Any(_)));
+            l.entries.insert(
+                at,
+                listeners::Entry {
+                    id,
+                    kind: Kind::Any(f),
+                },
+            );
+        });
         id
     }
 
     /// Removes one catch-all listener, or all of them with `None`.
     pub fn off_any(&self, id: Option<ListenerId>) {
-        self.edit_listeners(|l| match id {
-            Some(id) => l.any.retain(|(x, _)| *x != id),
-            None => l.any.clear(),
+        self.edit_listeners(|l| {
+            (l.entries)
+                .retain(|x| !matches!(x.kind, Kind::Any(_)) || id.is_some_and(|id| x.id != id))
         });
     }
 
@@ -747,8 +718,9 @@ impl Socket {
         &self,
         listener: F,
     ) -> ListenerId {
-        let id = next_listener();
-        self.edit_listeners(|l| l.any_outgoing.push((id, Arc::new(listener))));
+        let id = ListenerId::next();
+        let f = listeners::handler(listener, |f| f);
+        self.edit_listeners(|l| l.push(id, Kind::AnyOutgoing(f)));
         id
     }
 
@@ -757,16 +729,22 @@ impl Socket {
         &self,
         listener: F,
     ) -> ListenerId {
-        let id = next_listener();
-        self.edit_listeners(|l| l.any_outgoing.insert(0, (id, Arc::new(listener))));
+        let id = ListenerId::next();
+        let f = listeners::handler(listener, |f| f);
+        self.edit_listeners(|l| {
+            let at = l.first(|k| matches!(k, Kind::AnyOutgoing(_)));
+            let kind = Kind::AnyOutgoing(f);
+            l.entries.insert(at, listeners::Entry { id, kind });
+        });
         id
     }
 
     /// Removes one outgoing catch-all listener, or all of them with `None`.
     pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
-        self.edit_listeners(|l| match id {
-            Some(id) => l.any_outgoing.retain(|(x, _)| *x != id),
-            None => l.any_outgoing.clear(),
+        self.edit_listeners(|l| {
+            (l.entries).retain(|x| {
+                !matches!(x.kind, Kind::AnyOutgoing(_)) || id.is_some_and(|id| x.id != id)
+            })
         });
     }
 
@@ -777,7 +755,8 @@ impl Socket {
     where
         F: Fn(&Event) -> Result<(), MiddlewareError> + Send + Sync + 'static,
     {
-        self.edit_listeners(|l| l.middlewares.push(Arc::new(middleware)));
+        let f = listeners::handler(middleware, |f| f);
+        self.edit_listeners(|l| l.push(ListenerId::next(), Kind::Middleware(f)));
     }
 
     /// Listens to errors from packet middlewares.
@@ -785,7 +764,8 @@ impl Socket {
         &self,
         listener: F,
     ) {
-        self.edit_listeners(|l| l.error.push(Arc::new(listener)));
+        let f = listeners::handler(listener, |f| f);
+        self.edit_listeners(|l| l.push(ListenerId::next(), Kind::Error(f)));
     }
 
     /// Called when the socket is about to disconnect (its rooms still set).
@@ -794,8 +774,8 @@ impl Socket {
         F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: DisconnectFn = Arc::new(move |s, r| Box::pin(handler(s, r)));
-        self.edit_listeners(|l| l.disconnecting.push(f));
+        let f = listeners::handler(move |s, r| -> BoxFuture { Box::pin(handler(s, r)) }, |f| f);
+        self.edit_listeners(|l| l.push(ListenerId::next(), Kind::Disconnecting(f)));
     }
 
     /// Called when the socket has disconnected.
@@ -804,8 +784,8 @@ impl Socket {
         F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let f: DisconnectFn = Arc::new(move |s, r| Box::pin(handler(s, r)));
-        self.edit_listeners(|l| l.disconnect.push(f));
+        let f = listeners::handler(move |s, r| -> BoxFuture { Box::pin(handler(s, r)) }, |f| f);
+        self.edit_listeners(|l| l.push(ListenerId::next(), Kind::Disconnect(f)));
     }
 
     // ---- lifecycle ---------------------------------------------------
@@ -867,7 +847,7 @@ impl Socket {
             return;
         }
         let listeners = self.listeners();
-        for f in &listeners.disconnecting {
+        for f in listeners.disconnect(true) {
             run(f(self.clone(), reason));
         }
         if let (Some(recovery), Some(pid)) = (&self.ns.recovery, &self.pid) {
@@ -887,11 +867,11 @@ impl Socket {
                 PendingAck::Broadcast(c) => c.fail_one(),
             }
         }
-        for f in &listeners.disconnect {
+        for f in listeners.disconnect(false) {
             run(f(self.clone(), reason));
         }
         // Listeners hold closures that may hold this socket: break the cycle.
-        *lock(&self.listeners) = Arc::default();
+        *lock(&self.listeners) = listeners::EMPTY.clone();
     }
 
     /// An incoming packet for this socket (not CONNECT / CONNECT_ERROR).
@@ -931,12 +911,12 @@ impl Socket {
             acked: AtomicBool::new(false),
         }));
         let listeners = self.listeners();
-        for (_, f) in &listeners.any {
+        for f in listeners.any() {
             f(&event);
         }
-        for m in &listeners.middlewares {
+        for m in listeners.middlewares() {
             if let Err(err) = m(&event) {
-                for f in &self.listeners().error {
+                for f in self.listeners().errors() {
                     f(self, &err);
                 }
                 return;
@@ -947,16 +927,16 @@ impl Socket {
         }
         let name = event.name();
         let mut once = false;
-        for x in listeners.events.iter().filter(|x| &*x.event == name) {
-            once |= x.once;
-            run_boxed((x.f)(event.clone()));
+        for (f, is_once) in listeners.entries.iter().filter_map(|x| x.handler_of(name)) {
+            once |= is_once;
+            run_boxed(f(event.clone()));
         }
         if once {
-            let ids: Vec<ListenerId> = (listeners.events.iter())
-                .filter(|x| x.once && &*x.event == name)
+            let ids: Vec<ListenerId> = (listeners.entries.iter())
+                .filter(|x| matches!(x.handler_of(name), Some((_, true))))
                 .map(|x| x.id)
                 .collect();
-            self.edit_listeners(|l| l.events.retain(|x| !ids.contains(&x.id)));
+            self.edit_listeners(|l| l.entries.retain(|x| !ids.contains(&x.id)));
         }
     }
 }

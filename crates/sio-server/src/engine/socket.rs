@@ -382,7 +382,9 @@ impl EngineSocket {
             && (s.outbox.iter()).all(|p| p.kind == sio_proto::engine::PacketType::Message);
         let st = &mut *s;
         if let (true, Some(tcp)) = (ready, st.direct.as_ref()) {
-            let frames = (st.outbox.drain(..)).map(|p| p.data.unwrap_or(Frame::Text(Str::new())));
+            // Taken, not drained: an idle connection keeps no outbox capacity.
+            let outbox = std::mem::take(&mut st.outbox);
+            let frames = (outbox.into_iter()).map(|p| p.data.unwrap_or(Frame::Text(Str::new())));
             let unwritten = super::ws_conn::write_now((**tcp).as_ref(), frames);
             if !st.requeue(unwritten) {
                 return;

@@ -199,8 +199,7 @@ pub(crate) async fn drive<H: EngineHandler>(
     let socket = session.socket.clone();
     let base64_binary = socket.base64_binary;
     let mut close_code = None;
-    // The outbox is swapped with this one (emptied, its capacity kept), so
-    // taking a batch allocates nothing.
+    // The outbox is swapped with this one (empty).
     let mut batch = std::collections::VecDeque::new();
     let mut armed = {
         let mut s = socket.lock();
@@ -227,10 +226,8 @@ pub(crate) async fn drive<H: EngineHandler>(
             if sent.is_err() {
                 break 'session CloseReason::TransportError;
             }
-            batch.clear();
-            if batch.capacity() > 64 {
-                batch = std::collections::VecDeque::new();
-            }
+            // Freed: an idle connection keeps no buffer.
+            batch = std::collections::VecDeque::new();
         }
         if ws.has_output() && Box::pin(ws.flush()).await.is_err() {
             break 'session CloseReason::TransportError;
