@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sio_proto::packet::{is_reserved_event, Arguments, PayloadError};
-use sio_proto::{Encoded, Frame, Packet, PacketType, Parser, Payload, Str, Value};
+use sio_proto::{Encoded, Packet, PacketType, Parser, Payload, Str, Value};
 use tokio::sync::oneshot;
 
 use crate::adapter::{Room, Sid};
@@ -259,12 +259,7 @@ impl Conn {
     /// Sends an encoded packet that nobody else sends: its frames move to
     /// the outbox (no copy, no reference count taken).
     pub fn send_owned(&self, encoded: Encoded) -> Result<(), SendError> {
-        let Encoded { head, attachments } = encoded;
-        if attachments.is_empty() {
-            return self.engine.send(head);
-        }
-        let frames = std::iter::once(head).chain(attachments.into_iter().map(Frame::Binary));
-        self.engine.send_all(frames.collect::<Vec<_>>().into_iter())
+        self.engine.send_all(encoded.into_frames())
     }
 
     /// Sends encoded frames; `volatile` drops them when the transport is busy.

@@ -10,6 +10,7 @@
 //! placeholders replaced (see [`parse_value`]); typed reads of text without
 //! attachments go straight through serde_json.
 
+mod binary;
 mod raw;
 mod ser;
 
@@ -17,6 +18,8 @@ use bytes::Bytes;
 
 use crate::value::{Number, Value};
 
+pub use binary::BinaryJson;
+pub(crate) use binary::{placeholders_canonical, BinaryFragment, RAW_BINARY_TOKEN};
 pub use raw::RawJson;
 pub(crate) use raw::RAW_TOKEN;
 pub use ser::JsonSerializer;

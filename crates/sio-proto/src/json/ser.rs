@@ -32,8 +32,20 @@ pub struct Compound<'s, 'a> {
     first: bool,
     /// Closing text: `]`, `}`, or `]}` / `}}` for enum variants.
     close: &'static [u8],
-    /// A [`RawJson`](super::RawJson): its one field is written verbatim.
-    raw: bool,
+    /// Whether the fields are JSON text to write verbatim.
+    raw: RawMode,
+}
+
+/// How a struct's fields are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RawMode {
+    /// As a JSON object.
+    None,
+    /// A [`RawJson`](super::RawJson): its one field is the text, written verbatim.
+    Text,
+    /// A fragment of [`BinaryJson`](super::BinaryJson) text: runs of text
+    /// written verbatim, byte buffers as placeholders.
+    Binary,
 }
 
 impl Compound<'_, '_> {
@@ -179,7 +191,7 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
             ser: self,
             first: true,
             close: b"]",
-            raw: false,
+            raw: RawMode::None,
         })
     }
     fn serialize_tuple(self, len: usize) -> Result<Compound<'s, 'a>, JsonError> {
@@ -206,7 +218,7 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
             ser: self,
             first: true,
             close: b"]}",
-            raw: false,
+            raw: RawMode::None,
         })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'s, 'a>, JsonError> {
@@ -215,7 +227,7 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
             ser: self,
             first: true,
             close: b"}",
-            raw: false,
+            raw: RawMode::None,
         })
     }
     fn serialize_struct(
@@ -223,15 +235,17 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
         name: &'static str,
         len: usize,
     ) -> Result<Compound<'s, 'a>, JsonError> {
-        if name == super::RAW_TOKEN {
-            return Ok(Compound {
-                ser: self,
-                first: true,
-                close: b"",
-                raw: true,
-            });
-        }
-        self.serialize_map(Some(len))
+        let raw = match name {
+            super::RAW_TOKEN => RawMode::Text,
+            super::binary::RAW_BINARY_TOKEN => RawMode::Binary,
+            _ => return self.serialize_map(Some(len)),
+        };
+        Ok(Compound {
+            ser: self,
+            first: true,
+            close: b"",
+            raw,
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -247,7 +261,7 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
             ser: self,
             first: true,
             close: b"}}",
-            raw: false,
+            raw: RawMode::None,
         })
     }
 }
@@ -324,15 +338,13 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), JsonError> {
-        if self.raw {
-            // The field is the JSON text itself: capture it and write it as is.
-            match value.serialize(serde_json::value::Serializer) {
-                Ok(serde_json::Value::String(text)) => {
-                    self.ser.out.extend_from_slice(text.as_bytes());
-                    return Ok(());
-                }
-                _ => return Err(JsonError::Serialize("malformed raw JSON".into())),
+        match self.raw {
+            RawMode::Text => return value.serialize(Verbatim(self.ser.out)),
+            RawMode::Binary if key == super::binary::TEXT_FIELD => {
+                return value.serialize(Verbatim(self.ser.out))
             }
+            RawMode::Binary => return value.serialize(&mut *self.ser),
+            RawMode::None => {}
         }
         self.comma();
         write_str(self.ser.out, key);
@@ -356,5 +368,145 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
     }
     fn end(self) -> Result<(), JsonError> {
         ser::SerializeSeq::end(self)
+    }
+}
+
+/// Writes a string as is (JSON text already): the text fields of raw JSON.
+struct Verbatim<'a>(&'a mut Vec<u8>);
+
+fn not_text<T>() -> Result<T, JsonError> {
+    Err(JsonError::Serialize("malformed raw JSON".into()))
+}
+
+impl ser::Serializer for Verbatim<'_> {
+    type Ok = ();
+    type Error = JsonError;
+    type SerializeSeq = ser::Impossible<(), JsonError>;
+    type SerializeTuple = ser::Impossible<(), JsonError>;
+    type SerializeTupleStruct = ser::Impossible<(), JsonError>;
+    type SerializeTupleVariant = ser::Impossible<(), JsonError>;
+    type SerializeMap = ser::Impossible<(), JsonError>;
+    type SerializeStruct = ser::Impossible<(), JsonError>;
+    type SerializeStructVariant = ser::Impossible<(), JsonError>;
+
+    fn serialize_str(self, v: &str) -> Result<(), JsonError> {
+        self.0.extend_from_slice(v.as_bytes());
+        Ok(())
+    }
+    fn serialize_bool(self, _: bool) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_i64(self, _: i64) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_u64(self, _: u64) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_i8(self, _: i8) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_i16(self, _: i16) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_i32(self, _: i32) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_u8(self, _: u8) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_u16(self, _: u16) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_u32(self, _: u32) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_char(self, _: char) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_none(self) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_unit(self) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), JsonError> {
+        not_text()
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, JsonError> {
+        not_text()
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, JsonError> {
+        not_text()
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, JsonError> {
+        not_text()
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, JsonError> {
+        not_text()
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, JsonError> {
+        not_text()
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, JsonError> {
+        not_text()
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, JsonError> {
+        not_text()
     }
 }

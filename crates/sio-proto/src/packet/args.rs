@@ -192,6 +192,9 @@ pub(crate) fn event_name(payload: &Payload) -> Result<String, PayloadError> {
         Payload::Json(text) => {
             crate::json::from_str_lossy::<Shape>(text).map_err(|e| PayloadError(e.to_string()))?
         }
+        // A placeholder is an object: never a name, as the buffer it stands for.
+        Payload::Binary(b) => crate::json::from_str_lossy::<Shape>(b.text())
+            .map_err(|e| PayloadError(e.to_string()))?,
         Payload::Value(v) => Shape::of(v),
     };
     match shape {
@@ -276,6 +279,9 @@ pub(crate) fn args<T: DeserializeOwned>(payload: &Payload, skip: usize) -> Resul
                 ok => ok.map_err(|e| err(&e)),
             }
         }
+        // Typed reads of binary data go through the tree: the buffers must
+        // land where the placeholders were.
+        Payload::Binary(b) => args(&Payload::Value(b.to_value().map_err(|e| err(&e))?), skip),
         Payload::Value(Value::Array(a)) => {
             let seq = de::value::SeqDeserializer::<_, crate::value::DeserializeError>::new(
                 a.clone().into_iter(),

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use super::args::{Head, Shape};
 use super::json::{parse_header, Header, HeaderError};
 use super::{is_reserved_event, msgpack, Packet, PacketType, Payload};
+use crate::json::BinaryJson;
 use crate::value::Value;
 use crate::{Frame, Parser, Str};
 
@@ -211,19 +212,25 @@ impl Decoder {
                     return Ok(None);
                 }
                 let p = self.pending.take().expect("checked above");
-                let value = crate::json::parse_value(p.data.as_bytes(), &p.buffers).map_err(
-                    |e| match e {
-                        crate::json::JsonError::IllegalAttachment(m) => {
-                            DecodeError::IllegalPlaceholder(m)
-                        }
-                        other => DecodeError::Syntax(other.to_string()),
-                    },
-                )?;
+                let data = if crate::json::placeholders_canonical(&p.data, p.buffers.len()) {
+                    // Kept as text: no tree to build (see `BinaryJson`).
+                    Payload::Binary(BinaryJson::new_unchecked(p.data, p.buffers))
+                } else {
+                    let value = crate::json::parse_value(p.data.as_bytes(), &p.buffers).map_err(
+                        |e| match e {
+                            crate::json::JsonError::IllegalAttachment(m) => {
+                                DecodeError::IllegalPlaceholder(m)
+                            }
+                            other => DecodeError::Syntax(other.to_string()),
+                        },
+                    )?;
+                    Payload::Value(value)
+                };
                 Ok(Some(Packet {
                     kind: p.kind,
                     nsp: p.nsp,
                     id: p.id,
-                    data: Some(Payload::Value(value)),
+                    data: Some(data),
                 }))
             }
         }

@@ -93,6 +93,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
         Data::Args(args) => write_args(&mut out, args, &mut attachments, false)?,
         Data::Payload(Payload::Json(text)) => out.extend_from_slice(text.as_bytes()),
         Data::Payload(Payload::Value(v)) => crate::json::write_value(&mut out, v, &mut attachments),
+        Data::Payload(Payload::Binary(b)) => b.write(&mut out, &mut attachments),
     }
     if !attachments.is_empty() {
         // Only events and acks may carry binary (the reference turns them

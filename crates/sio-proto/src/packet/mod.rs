@@ -19,6 +19,7 @@ pub(crate) mod msgpack;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
+use crate::json::{BinaryFragment, BinaryJson, RawJson};
 use crate::value::Value;
 use crate::{Frame, Str};
 
@@ -78,7 +79,12 @@ impl PacketType {
 pub enum Payload {
     /// JSON text without binary (a slice of the frame it came in).
     Json(Str),
-    /// A value (binary packets, msgpack packets, or data built in code).
+    /// JSON text with placeholders and the binary attachments they stand
+    /// for: a binary packet of the default parser, as it arrived (see
+    /// [`BinaryJson`]). Placeholders in a form other than socket.io-parser's
+    /// own are read into a [`Value`] instead.
+    Binary(BinaryJson),
+    /// A value (msgpack packets, or data built in code).
     Value(Value),
 }
 
@@ -100,6 +106,7 @@ impl Payload {
             Payload::Json(text) => {
                 serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))
             }
+            Payload::Binary(b) => b.to_value().map_err(|e| PayloadError(e.to_string())),
             Payload::Value(v) => Ok(v.clone()),
         }
     }
@@ -125,6 +132,9 @@ impl Payload {
         match self {
             Payload::Json(text) => {
                 serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))
+            }
+            Payload::Binary(_) => {
+                crate::from_value(self.to_value()?).map_err(|e| PayloadError(e.to_string()))
             }
             Payload::Value(v) => {
                 crate::from_value(v.clone()).map_err(|e| PayloadError(e.to_string()))
@@ -188,7 +198,9 @@ impl Default for Arguments {
 
 #[derive(Debug, Clone, PartialEq)]
 enum ArgumentsRepr {
-    Raw(Vec<crate::json::RawJson>),
+    Raw(Vec<RawJson>),
+    /// JSON fragments whose placeholders number into the attachments.
+    Binary(Vec<RawJson>, Vec<Bytes>),
     Values(Vec<Value>),
 }
 
@@ -196,7 +208,7 @@ impl Arguments {
     /// How many arguments.
     pub fn len(&self) -> usize {
         match &self.0 {
-            ArgumentsRepr::Raw(a) => a.len(),
+            ArgumentsRepr::Raw(a) | ArgumentsRepr::Binary(a, _) => a.len(),
             ArgumentsRepr::Values(a) => a.len(),
         }
     }
@@ -210,6 +222,10 @@ impl Arguments {
     pub fn to_values(&self) -> Vec<Value> {
         match &self.0 {
             ArgumentsRepr::Raw(a) => a.iter().map(|r| r.to_value().unwrap_or_default()).collect(),
+            ArgumentsRepr::Binary(a, att) => a
+                .iter()
+                .map(|r| fragment(r, att).to_value().unwrap_or_default())
+                .collect(),
             ArgumentsRepr::Values(a) => a.clone(),
         }
     }
@@ -219,6 +235,10 @@ impl Arguments {
         let first = match &mut self.0 {
             ArgumentsRepr::Raw(a) if !a.is_empty() => {
                 Some(a.remove(0).to_value().unwrap_or_default())
+            }
+            ArgumentsRepr::Binary(a, att) if !a.is_empty() => {
+                let first = a.remove(0);
+                Some(fragment(&first, att).to_value().unwrap_or_default())
             }
             ArgumentsRepr::Values(a) if !a.is_empty() => Some(a.remove(0)),
             _ => None,
@@ -231,26 +251,68 @@ impl serde::Serialize for Arguments {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
             ArgumentsRepr::Raw(a) => s.collect_seq(a),
+            ArgumentsRepr::Binary(a, att) => s.collect_seq(a.iter().map(|r| fragment(r, att))),
             ArgumentsRepr::Values(a) => s.collect_seq(a),
         }
     }
 }
 
+/// An argument of binary JSON text, with the attachments it refers to.
+fn fragment<'a>(raw: &'a RawJson, attachments: &'a [Bytes]) -> BinaryFragment<'a> {
+    BinaryFragment {
+        text: raw.as_str(),
+        attachments,
+    }
+}
+
+/// The elements of a JSON array as slices of `text`: the first one, and
+/// the rest as raw fragments.
+fn raw_items(text: &Str) -> Result<Vec<&serde_json::value::RawValue>, PayloadError> {
+    serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))
+}
+
+/// `items` as raw fragments of `text` (whose slices they are).
+fn raw_fragments(text: &Str, items: &[&serde_json::value::RawValue]) -> Vec<RawJson> {
+    items
+        .iter()
+        .map(|r| RawJson::new_unchecked(text.slice_ref(r.get())))
+        .collect()
+}
+
+/// Fragments of `data`'s text as arguments (with its attachments, if any).
+fn raw_arguments(data: &Payload, raw: Vec<RawJson>) -> Arguments {
+    match data {
+        Payload::Binary(b) => Arguments(ArgumentsRepr::Binary(raw, b.attachments().to_vec())),
+        _ => Arguments(ArgumentsRepr::Raw(raw)),
+    }
+}
+
 impl Payload {
+    /// The JSON text of a payload that arrived as text (with placeholders
+    /// for a binary one).
+    fn text(&self) -> Option<&Str> {
+        match self {
+            Payload::Json(text) => Some(text),
+            Payload::Binary(b) => Some(b.text()),
+            Payload::Value(_) => None,
+        }
+    }
+
     /// The arguments of an event (after its name) or an ack, kept as they
     /// arrived (see [`Arguments`]).
     pub fn arguments(&self, kind: PacketType) -> Result<Arguments, PayloadError> {
         let skip = usize::from(kind == PacketType::Event);
         match self {
             Payload::Json(text) => {
-                let items: Vec<&serde_json::value::RawValue> =
-                    serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))?;
-                let raw = items
-                    .into_iter()
-                    .skip(skip)
-                    .map(|r| crate::json::RawJson::new_unchecked(text.slice_ref(r.get())))
-                    .collect();
+                let items = raw_items(text)?;
+                let raw = raw_fragments(text, items.get(skip..).unwrap_or_default());
                 Ok(Arguments(ArgumentsRepr::Raw(raw)))
+            }
+            Payload::Binary(b) => {
+                let items = raw_items(b.text())?;
+                let raw = raw_fragments(b.text(), items.get(skip..).unwrap_or_default());
+                let attachments = b.attachments().to_vec();
+                Ok(Arguments(ArgumentsRepr::Binary(raw, attachments)))
             }
             Payload::Value(Value::Array(a)) => Ok(Arguments(ArgumentsRepr::Values(
                 a.iter().skip(skip).cloned().collect(),
@@ -278,14 +340,13 @@ impl Payload {
     /// assert!(Payload::Json("[]".into()).event_parts().is_err());
     /// ```
     pub fn event_parts(&self) -> Result<(Str, Arguments), PayloadError> {
-        let Payload::Json(text) = self else {
+        let Some(text) = self.text() else {
             return Ok((
                 Str::from(self.event_name()?),
                 self.arguments(PacketType::Event)?,
             ));
         };
-        let items: Vec<&serde_json::value::RawValue> =
-            serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))?;
+        let items = raw_items(text)?;
         let (first, rest) = items.split_first().ok_or_else(|| {
             PayloadError("an event must be an array starting with its name".into())
         })?;
@@ -301,11 +362,7 @@ impl Payload {
                 }
             },
         };
-        let raw = rest
-            .iter()
-            .map(|r| crate::json::RawJson::new_unchecked(text.slice_ref(r.get())))
-            .collect();
-        Ok((name, Arguments(ArgumentsRepr::Raw(raw))))
+        Ok((name, raw_arguments(self, raw_fragments(text, rest))))
     }
 }
 
@@ -437,7 +494,46 @@ impl Encoded {
     pub fn frame_count(&self) -> usize {
         1 + self.attachments.len()
     }
+
+    /// All frames in sending order, moved out (no reference counts taken).
+    ///
+    /// ```
+    /// let e = sio_proto::Parser::Json.encode_ack("/", 1, &(bytes::Bytes::from_static(b"x"),)).unwrap();
+    /// let frames = e.into_frames();
+    /// assert_eq!(frames.len(), 2);
+    /// ```
+    pub fn into_frames(self) -> IntoFrames {
+        IntoFrames {
+            head: Some(self.head),
+            attachments: self.attachments.into_iter(),
+        }
+    }
 }
+
+/// The frames of an [`Encoded`] packet, moved out: see [`Encoded::into_frames`].
+#[derive(Debug)]
+pub struct IntoFrames {
+    head: Option<Frame>,
+    attachments: std::vec::IntoIter<Bytes>,
+}
+
+impl Iterator for IntoFrames {
+    type Item = Frame;
+
+    fn next(&mut self) -> Option<Frame> {
+        match self.head.take() {
+            Some(head) => Some(head),
+            None => self.attachments.next().map(Frame::Binary),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = usize::from(self.head.is_some()) + self.attachments.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for IntoFrames {}
 
 #[cfg(test)]
 mod surrogate_tests {
@@ -487,5 +583,119 @@ mod surrogate_tests {
         );
         let values: Vec<Value> = p.args().unwrap();
         assert_eq!(values[0].as_str(), Some("a\u{fffd}b"));
+    }
+}
+
+#[cfg(test)]
+mod binary_tests {
+    use super::*;
+    use crate::{Decoder, Parser};
+
+    fn decode(frames: &[Frame]) -> Result<Packet, DecodeError> {
+        let mut d = Decoder::new(Parser::Json);
+        let mut out = None;
+        for f in frames {
+            out = d.decode(f.clone())?;
+        }
+        Ok(out.expect("a whole packet"))
+    }
+
+    fn bin(b: &'static [u8]) -> Frame {
+        Frame::Binary(Bytes::from_static(b))
+    }
+
+    #[test]
+    fn binary_packets_stay_text_and_echo_as_they_came() {
+        let head =
+            r#"52-7["up","a",{"_placeholder":true,"num":1},{"k":[{"_placeholder":true,"num":0}]}]"#;
+        let p = decode(&[Frame::from(head), bin(b"zero"), bin(b"one")]).unwrap();
+        let data = p.data.clone().unwrap();
+        assert!(matches!(data, Payload::Binary(_)));
+        assert_eq!(p.event_name().unwrap(), "up");
+        let (name, args) = data.event_parts().unwrap();
+        assert_eq!((name.as_str(), args.len()), ("up", 3));
+        assert_eq!(args, data.arguments(PacketType::Event).unwrap());
+        // Renumbered in the order the buffers come in the ack.
+        let e = Parser::Json.encode_ack("/", 7, &args).unwrap();
+        assert_eq!(
+            e.head,
+            Frame::from(
+                r#"62-7["a",{"_placeholder":true,"num":0},{"k":[{"_placeholder":true,"num":1}]}]"#
+            )
+        );
+        assert_eq!(e.attachments, [&b"one"[..], &b"zero"[..]]);
+        // The same values as the tree path.
+        let tree = crate::json::parse_value(
+            &head.as_bytes()[4..],
+            &[Bytes::from_static(b"zero"), Bytes::from_static(b"one")],
+        )
+        .unwrap();
+        assert_eq!(data.to_value().unwrap(), tree);
+        let values: Vec<Value> = p.args().unwrap();
+        assert_eq!(values, tree.as_array().unwrap()[1..]);
+        assert_eq!(args.to_values(), values);
+        let (x, s): (String, Bytes) = p.args().unwrap();
+        assert_eq!((x.as_str(), &s[..]), ("a", &b"one"[..]));
+        let (first, rest) = args.clone().split_first();
+        assert_eq!(first, Some(Value::from("a")));
+        let e = Parser::Json.encode_event("/", "e", &rest, None).unwrap();
+        assert_eq!(
+            e.head,
+            Frame::from(
+                r#"52-["e",{"_placeholder":true,"num":0},{"k":[{"_placeholder":true,"num":1}]}]"#
+            )
+        );
+        // Nested in other data, after a buffer of its own.
+        let e = Parser::Json
+            .encode_ack("/", 1, &(Bytes::from_static(b"mine"), &args))
+            .unwrap();
+        assert_eq!(e.attachments, [&b"mine"[..], &b"one"[..], &b"zero"[..]]);
+        let back = decode(
+            &std::iter::once(e.head)
+                .chain(e.attachments.into_iter().map(Frame::Binary))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(back.args::<(Bytes, Vec<Value>)>().unwrap().1, values);
+        // The msgpack parser sees the values.
+        let m = Parser::Msgpack.encode_ack("/", 1, &args).unwrap();
+        let back = Parser::Msgpack.decoder().decode(m.head).unwrap().unwrap();
+        assert_eq!(back.args::<Vec<Value>>().unwrap(), values);
+        // The whole packet re-encodes numbered in order, as the reference.
+        let e = Parser::Json.encode_packet(&p).unwrap();
+        assert_eq!(
+            e.head,
+            Frame::from(
+                r#"52-7["up","a",{"_placeholder":true,"num":0},{"k":[{"_placeholder":true,"num":1}]}]"#
+            )
+        );
+        assert_eq!(e.attachments, [&b"one"[..], &b"zero"[..]]);
+    }
+
+    #[test]
+    fn other_placeholder_spellings_take_the_tree() {
+        let p = decode(&[
+            Frame::from(r#"51-["up",{"num":0,"_placeholder":true}]"#),
+            bin(b"x"),
+        ])
+        .unwrap();
+        let data = p.data.unwrap();
+        assert!(matches!(data, Payload::Value(_)));
+        assert_eq!(
+            data.to_value().unwrap()[1].as_bytes().unwrap().as_ref(),
+            b"x"
+        );
+        for bad in [
+            r#"51-["up",{"_placeholder":true,"num":1}]"#,
+            r#"51-["up",{"_placeholder":true}]"#,
+        ] {
+            assert!(
+                matches!(
+                    decode(&[Frame::from(bad), bin(b"x")]),
+                    Err(DecodeError::IllegalPlaceholder(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -83,7 +83,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
             Data::Event(event, args) => write_args(&mut out, Some(event), args)?,
             Data::Args(args) => write_args(&mut out, None, args)?,
             Data::Payload(Payload::Value(v)) => ser(&mut out, v)?,
-            Data::Payload(p @ Payload::Json(_)) => {
+            Data::Payload(p @ (Payload::Json(_) | Payload::Binary(_))) => {
                 let v = p.to_value().map_err(|x| MsgpackError(x.to_string()))?;
                 ser(&mut out, &v)?
             }

@@ -184,6 +184,7 @@ impl ser::Serializer for ValueSerializer {
             map: Map::with_capacity(len.unwrap_or(0)),
             key: None,
             raw: false,
+            binary: None,
         })
     }
     fn serialize_struct(
@@ -193,6 +194,9 @@ impl ser::Serializer for ValueSerializer {
     ) -> Result<MapBuilder, SerializeError> {
         let mut builder = self.serialize_map(Some(len))?;
         builder.raw = name == crate::json::RAW_TOKEN;
+        if name == crate::json::RAW_BINARY_TOKEN {
+            builder.binary = Some(Box::default());
+        }
         Ok(builder)
     }
     fn serialize_struct_variant(
@@ -260,6 +264,9 @@ pub struct MapBuilder {
     key: Option<String>,
     /// A [`RawJson`](crate::json::RawJson): parse its text.
     raw: bool,
+    /// A fragment of [`BinaryJson`](crate::json::BinaryJson): its text and
+    /// buffers, gathered to be parsed at the end.
+    binary: Option<Box<(Vec<u8>, Vec<Bytes>)>>,
 }
 
 impl ser::SerializeMap for MapBuilder {
@@ -290,11 +297,28 @@ impl ser::SerializeStruct for MapBuilder {
         key: &'static str,
         value: &T,
     ) -> Result<(), SerializeError> {
+        if let Some(parts) = &mut self.binary {
+            let (text, buffers) = &mut **parts;
+            match value.serialize(ValueSerializer)? {
+                Value::String(s) => text.extend_from_slice(s.as_bytes()),
+                Value::Bytes(b) => {
+                    crate::json::write_placeholder(text, buffers.len());
+                    buffers.push(b);
+                }
+                _ => return Err(SerializeError("malformed raw JSON".into())),
+            }
+            return Ok(());
+        }
         self.map
             .insert(key.to_owned(), value.serialize(ValueSerializer)?);
         Ok(())
     }
     fn end(self) -> Result<Value, SerializeError> {
+        if let Some(parts) = self.binary {
+            let (text, buffers) = *parts;
+            return crate::json::parse_value(&text, &buffers)
+                .map_err(|e| SerializeError(e.to_string()));
+        }
         if self.raw {
             let text = self
                 .map

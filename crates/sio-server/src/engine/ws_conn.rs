@@ -134,28 +134,28 @@ impl AsyncWrite for WsIo {
     }
 }
 
-/// Headers and payload slices of up to [`BATCH`] frames, for one vectored
+/// Headers and payload slices of up to `N` frames, for one vectored
 /// write: built on the stack, pointing at the payloads (no copy).
-struct Iov<'a> {
+struct Iov<'a, const N: usize> {
     /// The frame header and, for text packets, the Engine.IO type digit.
-    heads: [[u8; MAX_HEAD + 1]; BATCH],
-    head_lens: [usize; BATCH],
-    payloads: [&'a [u8]; BATCH],
+    heads: [[u8; MAX_HEAD + 1]; N],
+    head_lens: [usize; N],
+    payloads: [&'a [u8]; N],
     n: usize,
 }
 
-impl<'a> Iov<'a> {
+impl<'a, const N: usize> Iov<'a, N> {
     fn new() -> Self {
         Iov {
-            heads: [[0; MAX_HEAD + 1]; BATCH],
-            head_lens: [0; BATCH],
-            payloads: [&[]; BATCH],
+            heads: [[0; MAX_HEAD + 1]; N],
+            head_lens: [0; N],
+            payloads: [&[]; N],
             n: 0,
         }
     }
 
     fn is_full(&self) -> bool {
-        self.n == BATCH
+        self.n == N
     }
 
     /// Adds one frame: `digit` (the Engine.IO type) goes before the payload.
@@ -180,13 +180,16 @@ impl<'a> Iov<'a> {
         }
     }
 
-    fn slices(&self) -> ([IoSlice<'_>; 2 * BATCH], usize) {
-        let mut slices = [IoSlice::new(&[]); 2 * BATCH];
-        for i in 0..self.n {
-            slices[2 * i] = IoSlice::new(&self.heads[i][..self.head_lens[i]]);
-            slices[2 * i + 1] = IoSlice::new(self.payloads[i]);
+    /// Fills `pairs` with (head, payload) slices: the first `2 * n` slices
+    /// of `pairs.as_flattened_mut()` are the write.
+    fn slices<'s>(&'s self, pairs: &mut [[IoSlice<'s>; 2]; N]) -> usize {
+        for (i, pair) in pairs.iter_mut().enumerate().take(self.n) {
+            *pair = [
+                IoSlice::new(&self.heads[i][..self.head_lens[i]]),
+                IoSlice::new(self.payloads[i]),
+            ];
         }
-        (slices, 2 * self.n)
+        2 * self.n
     }
 }
 
@@ -256,25 +259,34 @@ pub(crate) fn write_now(
     tcp: &TcpStream,
     frames: impl ExactSizeIterator<Item = Frame>,
 ) -> Unwritten {
-    if frames.len() == 1 {
-        return write_one(tcp, frames);
+    // Sized to the frames: a packet and its attachment need no room (to
+    // set up and to drop) for sixteen.
+    match frames.len() {
+        1 => write_one(tcp, frames),
+        2 => write_batch::<2>(tcp, frames),
+        _ => write_batch::<BATCH>(tcp, frames),
     }
+}
+
+/// [`write_now`] of up to `N` frames in one vectored write, the rest queued.
+fn write_batch<const N: usize>(tcp: &TcpStream, frames: impl Iterator<Item = Frame>) -> Unwritten {
     let mut frames = frames.peekable();
-    let mut batch: [Option<Frame>; BATCH] = Default::default();
+    let mut batch: [Option<Frame>; N] = std::array::from_fn(|_| None);
     let mut count = 0;
-    while count < BATCH {
+    while count < N {
         match frames.next() {
             Some(f) => batch[count] = Some(f),
             None => break,
         }
         count += 1;
     }
-    let mut iov = Iov::new();
+    let mut iov = Iov::<N>::new();
     for f in batch[..count].iter().flatten() {
         iov.push_message(f);
     }
-    let (mut slices, n) = iov.slices();
-    let mut rest: &mut [IoSlice<'_>] = &mut slices[..n];
+    let mut pairs = [[IoSlice::new(&[]); 2]; N];
+    let n = iov.slices(&mut pairs);
+    let mut rest: &mut [IoSlice<'_>] = &mut pairs.as_flattened_mut()[..n];
     let mut written_any = false;
     while !rest.is_empty() {
         match tcp.try_write_vectored(rest) {
@@ -555,7 +567,7 @@ impl WsConn {
         packets: &mut impl Iterator<Item = &'a Packet>,
         base64: &mut impl Iterator<Item = &'a [u8]>,
     ) -> io::Result<()> {
-        let mut iov = Iov::new();
+        let mut iov = Iov::<BATCH>::new();
         for packet in packets.by_ref() {
             match &packet.data {
                 None => iov.push(Opcode::Text, Some(packet.kind.digit()), &[]),
@@ -571,8 +583,9 @@ impl WsConn {
                 break;
             }
         }
-        let (mut slices, n) = iov.slices();
-        let mut rest: &mut [IoSlice<'_>] = &mut slices[..n];
+        let mut pairs = [[IoSlice::new(&[]); 2]; BATCH];
+        let n = iov.slices(&mut pairs);
+        let mut rest: &mut [IoSlice<'_>] = &mut pairs.as_flattened_mut()[..n];
         // Only write directly when nothing older is waiting.
         while self.out.is_empty() && !rest.is_empty() {
             match Pin::new(&mut self.io).poll_write_vectored(cx, rest) {
