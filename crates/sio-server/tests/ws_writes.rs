@@ -13,26 +13,51 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn a_slow_reader_gets_every_frame_whole_and_in_order() {
-    const COUNT: usize = 300;
-    const SIZE: usize = 50_000;
+    slow_reader(300, 50_000, false, false).await;
+}
+
+/// Small frames are copied into one buffer and written with one plain
+/// write; a write cut there must keep every frame whole too. Sent from a
+/// task of their own (not a handler's read batch), so each one is written
+/// straight to the socket until the socket takes only part of one.
+#[tokio::test]
+async fn a_slow_reader_gets_every_small_frame_whole_and_in_order() {
+    slow_reader(60_000, 120, true, false).await;
+}
+
+/// The same with binary packets only: each is two frames (the packet and
+/// its attachment) written together, so a cut falls inside such a pair.
+#[tokio::test]
+async fn a_slow_reader_gets_every_small_binary_packet_whole_and_in_order() {
+    slow_reader(40_000, 120, true, true).await;
+}
+
+async fn slow_reader(count: usize, size: usize, from_a_task: bool, only_binary: bool) {
     let mut config = SocketIoConfig::default();
-    config.engine.max_buffered_packets = 10 * COUNT;
+    config.engine.max_buffered_packets = 10 * count;
     let io = SocketIo::new(config);
-    io.ns("/", |socket: Arc<Socket>| async move {
-        socket.on("flood", |ev| async move {
+    io.ns("/", move |socket: Arc<Socket>| async move {
+        socket.on("flood", move |ev| async move {
             let socket = ev.socket().clone();
-            // Text and binary, broadcast and direct, interleaved: direct
-            // writes, cut writes and the queue all take part.
-            for i in 0..COUNT {
-                let text = format!("{i}:{}", "x".repeat(SIZE));
-                if i % 3 == 0 {
-                    socket.ns().emit("big", &(i, text)).unwrap();
-                } else if i % 3 == 1 {
-                    let bytes = bytes::Bytes::from(vec![(i % 251) as u8; SIZE]);
-                    socket.emit("bin", &(i, bytes)).unwrap();
-                } else {
-                    socket.emit("big", &(i, text)).unwrap();
+            let flood = async move {
+                // Text and binary, broadcast and direct, interleaved: direct
+                // writes, cut writes and the queue all take part.
+                for i in 0..count {
+                    let text = format!("{i}:{}", "x".repeat(size));
+                    if i % 3 == 0 && !only_binary {
+                        socket.ns().emit("big", &(i, text)).unwrap();
+                    } else if i % 3 == 1 || only_binary {
+                        let bytes = bytes::Bytes::from(vec![(i % 251) as u8; size]);
+                        socket.emit("bin", &(i, bytes)).unwrap();
+                    } else {
+                        socket.emit("big", &(i, text)).unwrap();
+                    }
                 }
+            };
+            if from_a_task {
+                tokio::spawn(flood);
+            } else {
+                flood.await;
             }
         });
     });
@@ -49,7 +74,7 @@ async fn a_slow_reader_gets_every_frame_whole_and_in_order() {
 
     let mut next = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while next < COUNT {
+    while next < count {
         let msg = tokio::time::timeout_at(deadline, ws.next())
             .await
             .expect("every frame in time")
@@ -63,7 +88,7 @@ async fn a_slow_reader_gets_every_frame_whole_and_in_order() {
             continue;
         }
         if let Some(rest) = text.strip_prefix(r#"42["big","#) {
-            let expected = format!("{next},\"{next}:{}\"]", "x".repeat(SIZE));
+            let expected = format!("{next},\"{next}:{}\"]", "x".repeat(size));
             assert_eq!(rest.len(), expected.len(), "message {next}");
             assert!(rest == expected, "message {next}: {}", &rest[..20]);
         } else if text.starts_with(r#"451-["bin","#) {
@@ -78,7 +103,7 @@ async fn a_slow_reader_gets_every_frame_whole_and_in_order() {
                 .expect("a valid frame");
             match bin {
                 Message::Binary(b) => {
-                    assert_eq!(b.len(), SIZE, "attachment {next}");
+                    assert_eq!(b.len(), size, "attachment {next}");
                     assert!(
                         b.iter().all(|&x| x == (next % 251) as u8),
                         "attachment {next}"

@@ -193,11 +193,76 @@ impl<'a, const N: usize> Iov<'a, N> {
     }
 }
 
+/// Frames of at most this many bytes in all (headers included) are copied
+/// into one buffer and sent with one plain write instead of a vectored one:
+/// the kernel then takes one segment, not two per frame, which is cheaper
+/// than the copy for the small packets of most traffic.
+const COPY_MAX: usize = 2048;
+
+thread_local! {
+    /// The copy buffer of [`write_copied`], reused (never shrinks past
+    /// `COPY_MAX`).
+    static COPY_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The bytes of `frame` on the wire (header, Engine.IO type digit, payload).
+fn wire_len(frame: &Frame) -> usize {
+    let len = match frame {
+        Frame::Text(t) => t.len() + 1,
+        Frame::Binary(b) => b.len(),
+    };
+    len + match len {
+        0..=125 => 2,
+        126..=0xFFFF => 4,
+        _ => 10,
+    }
+}
+
+/// Writes `frames` (small: at most [`COPY_MAX`] bytes in all) with one
+/// plain write from a copy. Returns what the socket did not take.
+fn write_copied<'f>(
+    tcp: &TcpStream,
+    frames: impl Iterator<Item = &'f Frame>,
+) -> Option<(usize, Bytes)> {
+    COPY_BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        for frame in frames {
+            let mut head = [0u8; MAX_HEAD];
+            let (opcode, payload, digit) = match frame {
+                Frame::Text(t) => (Opcode::Text, t.as_bytes().as_ref(), true),
+                Frame::Binary(b) => (Opcode::Binary, b.as_ref(), false),
+            };
+            let len = payload.len() + usize::from(digit);
+            let h = write_head(&mut head, true, opcode, len as u64, None);
+            buf.extend_from_slice(&head[..h]);
+            if digit {
+                buf.push(b'4');
+            }
+            buf.extend_from_slice(payload);
+        }
+        let mut written = 0;
+        while written < buf.len() {
+            match tcp.try_write(&buf[written..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => written += n,
+            }
+        }
+        (written < buf.len()).then(|| (written, Bytes::copy_from_slice(&buf[written..])))
+    })
+}
+
 /// [`write_now`] of one frame (most packets): no batch to build.
 fn write_one(tcp: &TcpStream, mut frames: impl Iterator<Item = Frame>) -> Unwritten {
     let Some(frame) = frames.next() else {
         return Unwritten::None;
     };
+    if wire_len(&frame) <= COPY_MAX {
+        return match write_copied(tcp, std::iter::once(&frame)) {
+            None => Unwritten::None,
+            Some((0, _)) => Unwritten::Frames(vec![frame]),
+            Some((_, rest)) => Unwritten::Partial(rest, Vec::new()),
+        };
+    }
     let mut head = [0u8; MAX_HEAD + 1];
     let (opcode, digit, payload) = match &frame {
         Frame::Text(t) => (Opcode::Text, 1, t.as_bytes().as_ref()),
@@ -279,6 +344,25 @@ fn write_batch<const N: usize>(tcp: &TcpStream, frames: impl Iterator<Item = Fra
             None => break,
         }
         count += 1;
+    }
+    if batch[..count].iter().flatten().map(wire_len).sum::<usize>() <= COPY_MAX {
+        return match write_copied(tcp, batch[..count].iter().flatten()) {
+            None => {
+                let later: Vec<Frame> = frames.collect();
+                if later.is_empty() {
+                    Unwritten::None
+                } else {
+                    Unwritten::Frames(later)
+                }
+            }
+            Some((0, _)) => {
+                let mut all: Vec<Frame> =
+                    batch[..count].iter_mut().filter_map(Option::take).collect();
+                all.extend(frames);
+                Unwritten::Frames(all)
+            }
+            Some((_, rest)) => Unwritten::Partial(rest, frames.collect()),
+        };
     }
     let mut iov = Iov::<N>::new();
     for f in batch[..count].iter().flatten() {
