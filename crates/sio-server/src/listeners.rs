@@ -93,14 +93,35 @@ impl Entry {
     }
 }
 
-/// The listeners of one kind (a variant of [`Kind`] with one field), in order.
+impl Kind {
+    /// This kind's bit in [`Listeners::kinds`].
+    fn bit(&self) -> u8 {
+        match self {
+            Kind::Event(..) | Kind::Once(..) => 1,
+            Kind::Any(_) => 2,
+            Kind::AnyOutgoing(_) => 4,
+            Kind::Middleware(_) => 8,
+            Kind::Error(_) => 16,
+            Kind::Disconnecting(_) | Kind::Disconnect(_) => 32,
+        }
+    }
+}
+
+/// The listeners of one kind (a variant of [`Kind`] with one field), in
+/// order: none without a walk of the list when the kind has none, the
+/// common case for catch-alls and middlewares on every event.
 macro_rules! of_kind {
-    ($listeners:ident, $variant:ident) => {
-        ($listeners.entries.iter()).filter_map(|e| match &e.kind {
+    ($listeners:ident, $variant:ident, $bit:expr) => {{
+        let n = if $listeners.kinds & $bit != 0 {
+            $listeners.entries.len()
+        } else {
+            0
+        };
+        ($listeners.entries[..n].iter()).filter_map(|e| match &e.kind {
             Kind::$variant(f) => Some(f),
             _ => None,
         })
-    };
+    }};
 }
 
 /// Every listener of a socket, in registration order (`prepend_*` put
@@ -108,6 +129,8 @@ macro_rules! of_kind {
 #[derive(Default, Clone)]
 pub(crate) struct Listeners {
     pub entries: Vec<Entry>,
+    /// The bits of the kinds in `entries` (see [`Listeners::reindex`]).
+    kinds: u8,
 }
 
 /// The list of a socket that has no listener yet: shared, so that creating
@@ -121,24 +144,30 @@ impl Listeners {
             // once or twice, not five times.
             self.entries.reserve(8);
         }
+        self.kinds |= kind.bit();
         self.entries.push(Entry { id, kind });
+    }
+
+    /// Recomputes which kinds the list holds: after any edit of `entries`.
+    pub fn reindex(&mut self) {
+        self.kinds = self.entries.iter().fold(0, |bits, e| bits | e.kind.bit());
     }
 
     /// The catch-all listeners, in order.
     pub fn any(&self) -> impl Iterator<Item = &Arc<AnyFn>> {
-        of_kind!(self, Any)
+        of_kind!(self, Any, 2)
     }
 
     pub fn any_outgoing(&self) -> impl Iterator<Item = &Arc<AnyOutFn>> {
-        of_kind!(self, AnyOutgoing)
+        of_kind!(self, AnyOutgoing, 4)
     }
 
     pub fn middlewares(&self) -> impl Iterator<Item = &Arc<MiddlewareFn>> {
-        of_kind!(self, Middleware)
+        of_kind!(self, Middleware, 8)
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Arc<ErrorFn>> {
-        of_kind!(self, Error)
+        of_kind!(self, Error, 16)
     }
 
     /// The disconnecting (`before`) or disconnect listeners.

@@ -546,7 +546,16 @@ impl Socket {
 
     /// Changes the listeners (copying them first if a snapshot is in use).
     fn edit_listeners<R>(&self, f: impl FnOnce(&mut Listeners) -> R) -> R {
-        f(Arc::make_mut(&mut lock(&self.listeners)))
+        let mut guard = lock(&self.listeners);
+        let listeners = Arc::make_mut(&mut guard);
+        let r = f(listeners);
+        listeners.reindex();
+        r
+    }
+
+    /// Adds a listener at the end (no walk of the list, unlike an edit).
+    fn push_listener(&self, id: ListenerId, kind: Kind) {
+        Arc::make_mut(&mut lock(&self.listeners)).push(id, kind);
     }
 
     /// Frees the spare capacity of the listener lists, once the connection
@@ -616,7 +625,7 @@ impl Socket {
         } else {
             Kind::Event(event, f)
         };
-        self.edit_listeners(|l| l.push(id, kind));
+        self.push_listener(id, kind);
         id
     }
 
@@ -678,7 +687,7 @@ impl Socket {
     pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
         let id = ListenerId::next();
         let f = listeners::handler(listener, |f| f);
-        self.edit_listeners(|l| l.push(id, Kind::Any(f)));
+        self.push_listener(id, Kind::Any(f));
         id
     }
 
@@ -715,7 +724,7 @@ impl Socket {
     ) -> ListenerId {
         let id = ListenerId::next();
         let f = listeners::handler(listener, |f| f);
-        self.edit_listeners(|l| l.push(id, Kind::AnyOutgoing(f)));
+        self.push_listener(id, Kind::AnyOutgoing(f));
         id
     }
 
@@ -751,7 +760,7 @@ impl Socket {
         F: Fn(&Event) -> Result<(), MiddlewareError> + Send + Sync + 'static,
     {
         let f = listeners::handler(middleware, |f| f);
-        self.edit_listeners(|l| l.push(ListenerId::next(), Kind::Middleware(f)));
+        self.push_listener(ListenerId::next(), Kind::Middleware(f));
     }
 
     /// Listens to errors from packet middlewares.
@@ -760,7 +769,7 @@ impl Socket {
         listener: F,
     ) {
         let f = listeners::handler(listener, |f| f);
-        self.edit_listeners(|l| l.push(ListenerId::next(), Kind::Error(f)));
+        self.push_listener(ListenerId::next(), Kind::Error(f));
     }
 
     /// Called when the socket is about to disconnect (its rooms still set).
@@ -770,7 +779,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let f = listeners::handler(move |s, r| -> BoxFuture { Box::pin(handler(s, r)) }, |f| f);
-        self.edit_listeners(|l| l.push(ListenerId::next(), Kind::Disconnecting(f)));
+        self.push_listener(ListenerId::next(), Kind::Disconnecting(f));
     }
 
     /// Called when the socket has disconnected.
@@ -780,7 +789,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let f = listeners::handler(move |s, r| -> BoxFuture { Box::pin(handler(s, r)) }, |f| f);
-        self.edit_listeners(|l| l.push(ListenerId::next(), Kind::Disconnect(f)));
+        self.push_listener(ListenerId::next(), Kind::Disconnect(f));
     }
 
     // ---- lifecycle ---------------------------------------------------

@@ -8,6 +8,7 @@
 //! hand-over, teardown). Only the driver tears a session down, so
 //! `on_close` runs exactly once.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -158,7 +159,46 @@ impl ReadBatch {
     }
 }
 
+thread_local! {
+    /// Emptied outboxes, kept for the next packets queued on this thread: a
+    /// connection keeps no outbox capacity while idle, and a busy one
+    /// allocates none per packet.
+    static SPARE_OUTBOXES: RefCell<Vec<VecDeque<Packet>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most outboxes [`SPARE_OUTBOXES`] keeps per thread, and the most
+/// packets of capacity each may have.
+const SPARE_MAX: usize = 64;
+const SPARE_CAPACITY_MAX: usize = 64;
+
+/// An empty outbox, with capacity when a spare one is at hand.
+fn spare_outbox() -> VecDeque<Packet> {
+    SPARE_OUTBOXES.with_borrow_mut(Vec::pop).unwrap_or_default()
+}
+
+/// Keeps `outbox` (emptied) for [`spare_outbox`], unless it is too big or
+/// enough are kept.
+pub(crate) fn recycle_outbox(mut outbox: VecDeque<Packet>) {
+    outbox.clear();
+    if outbox.capacity() == 0 || outbox.capacity() > SPARE_CAPACITY_MAX {
+        return;
+    }
+    SPARE_OUTBOXES.with_borrow_mut(|spare| {
+        if spare.len() < SPARE_MAX {
+            spare.push(outbox);
+        }
+    });
+}
+
 impl State {
+    /// Queues `frames` in the outbox.
+    fn queue(&mut self, frames: impl Iterator<Item = Frame>) {
+        if self.outbox.capacity() == 0 {
+            self.outbox = spare_outbox();
+        }
+        self.outbox.extend(frames.map(Packet::from_frame_data));
+    }
+
     /// Nothing queued or being written.
     pub(crate) fn is_idle(&self) -> bool {
         self.outbox.is_empty() && !self.writing && self.leftover.is_none()
@@ -175,8 +215,7 @@ impl State {
                 rest
             }
         };
-        self.outbox
-            .extend(rest.into_iter().map(Packet::from_frame_data));
+        self.queue(rest.into_iter());
         true
     }
 
@@ -345,12 +384,12 @@ impl EngineSocket {
         }
         if s.deferred {
             // Goes out with what is already waiting, at the end of the batch.
-            s.outbox.extend(frames.map(Packet::from_frame_data));
+            s.queue(frames);
             return Ok(());
         }
         if s.may_write_directly() && ReadBatch::defer(&self.me) {
             s.deferred = true;
-            s.outbox.extend(frames.map(Packet::from_frame_data));
+            s.queue(frames);
             return Ok(());
         }
         if let Some(tcp) = s.direct_now() {
@@ -361,7 +400,7 @@ impl EngineSocket {
                 return Ok(());
             }
         } else {
-            s.outbox.extend(frames.map(Packet::from_frame_data));
+            s.queue(frames);
         }
         drop(s);
         self.writer.notify_one();
@@ -382,10 +421,12 @@ impl EngineSocket {
             && (s.outbox.iter()).all(|p| p.kind == sio_proto::engine::PacketType::Message);
         let st = &mut *s;
         if let (true, Some(tcp)) = (ready, st.direct.as_ref()) {
-            // Taken, not drained: an idle connection keeps no outbox capacity.
-            let outbox = std::mem::take(&mut st.outbox);
-            let frames = (outbox.into_iter()).map(|p| p.data.unwrap_or(Frame::Text(Str::new())));
+            // Taken (an idle connection keeps no outbox capacity), and
+            // recycled for the next packets.
+            let mut outbox = std::mem::take(&mut st.outbox);
+            let frames = (outbox.drain(..)).map(|p| p.data.unwrap_or(Frame::Text(Str::new())));
             let unwritten = super::ws_conn::write_now((**tcp).as_ref(), frames);
+            recycle_outbox(outbox);
             if !st.requeue(unwritten) {
                 return;
             }

@@ -226,8 +226,8 @@ pub(crate) async fn drive<H: EngineHandler>(
             if sent.is_err() {
                 break 'session CloseReason::TransportError;
             }
-            // Freed: an idle connection keeps no buffer.
-            batch = std::collections::VecDeque::new();
+            // Given back: an idle connection keeps no buffer.
+            super::socket::recycle_outbox(std::mem::take(&mut batch));
         }
         if ws.has_output() && Box::pin(ws.flush()).await.is_err() {
             break 'session CloseReason::TransportError;
