@@ -179,7 +179,7 @@ where
             return Box::pin(async move { Ok(res.map(|body| ResponseBody::Engine { body })) });
         }
         if self.engine.matches(&req) {
-            let fut = self.engine.handle(req);
+            let fut = self.engine.clone().serve(req);
             Box::pin(async move { Ok(fut.await.map(|body| ResponseBody::Engine { body })) })
         } else {
             let fut = self.inner.call(req);

@@ -12,6 +12,7 @@
 
 mod binary;
 mod raw;
+mod scan;
 mod ser;
 
 use bytes::Bytes;
@@ -22,6 +23,7 @@ pub use binary::BinaryJson;
 pub(crate) use binary::{placeholders_canonical, BinaryFragment, RAW_BINARY_TOKEN};
 pub use raw::RawJson;
 pub(crate) use raw::RAW_TOKEN;
+pub(crate) use scan::{scan, ScanError, Top};
 pub use ser::JsonSerializer;
 
 /// Why JSON could not be written or read.

@@ -1,6 +1,7 @@
 //! Reading event names and argument lists out of payloads without building
 //! a tree: serde visitors over the array that skip what they do not need.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -9,55 +10,79 @@ use serde::de::{self, DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{Payload, PayloadError};
+use crate::json::Top;
 use crate::value::Value;
 
 /// The first element of an event array: a name, a number, or anything else.
-pub(crate) enum Head {
-    Name(String),
+pub(crate) enum Head<'a> {
+    Name(Cow<'a, str>),
     Number(String),
     Other,
 }
 
-impl<'de> Deserialize<'de> for Head {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Head, D::Error> {
+impl<'a> Head<'a> {
+    /// The head of an array element read by [`scan`](crate::json::scan): a
+    /// name without escapes is a slice of it.
+    fn of_item(item: &'a str) -> Head<'a> {
+        match item.as_bytes().first() {
+            Some(b'"') => {
+                let inner = &item[1..item.len() - 1];
+                if !inner.contains('\\') {
+                    return Head::Name(Cow::Borrowed(inner));
+                }
+                crate::json::from_str_lossy::<Head<'static>>(item).unwrap_or(Head::Other)
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                crate::json::from_str_lossy::<Head<'static>>(item).unwrap_or(Head::Other)
+            }
+            _ => Head::Other,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Head<'static> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Head<'static>, D::Error> {
         struct HeadVisitor;
         impl<'de> Visitor<'de> for HeadVisitor {
-            type Value = Head;
+            type Value = Head<'static>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an event name")
             }
-            fn visit_str<E>(self, v: &str) -> Result<Head, E> {
-                Ok(Head::Name(v.to_owned()))
+            fn visit_str<E>(self, v: &str) -> Result<Head<'static>, E> {
+                Ok(Head::Name(Cow::Owned(v.to_owned())))
             }
-            fn visit_string<E>(self, v: String) -> Result<Head, E> {
-                Ok(Head::Name(v))
+            fn visit_string<E>(self, v: String) -> Result<Head<'static>, E> {
+                Ok(Head::Name(Cow::Owned(v)))
             }
-            fn visit_u64<E>(self, v: u64) -> Result<Head, E> {
+            fn visit_u64<E>(self, v: u64) -> Result<Head<'static>, E> {
                 Ok(Head::Number(v.to_string()))
             }
-            fn visit_i64<E>(self, v: i64) -> Result<Head, E> {
+            fn visit_i64<E>(self, v: i64) -> Result<Head<'static>, E> {
                 Ok(Head::Number(v.to_string()))
             }
-            fn visit_f64<E>(self, v: f64) -> Result<Head, E> {
+            fn visit_f64<E>(self, v: f64) -> Result<Head<'static>, E> {
                 Ok(Head::Number(crate::Number::from(v).to_string()))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Head, E> {
+            fn visit_bool<E>(self, _: bool) -> Result<Head<'static>, E> {
                 Ok(Head::Other)
             }
-            fn visit_unit<E>(self) -> Result<Head, E> {
+            fn visit_unit<E>(self) -> Result<Head<'static>, E> {
                 Ok(Head::Other)
             }
-            fn visit_none<E>(self) -> Result<Head, E> {
+            fn visit_none<E>(self) -> Result<Head<'static>, E> {
                 Ok(Head::Other)
             }
-            fn visit_bytes<E>(self, _: &[u8]) -> Result<Head, E> {
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Head<'static>, E> {
                 Ok(Head::Other)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Head, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Head<'static>, A::Error> {
                 while seq.next_element::<Checked>()?.is_some() {}
                 Ok(Head::Other)
             }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Head<'static>, A::Error> {
                 while map.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(Head::Other)
             }
@@ -120,50 +145,53 @@ impl<'de> Deserialize<'de> for Checked {
 }
 
 /// What the payload's top level is, and for arrays their first element.
-pub(crate) enum Shape {
+pub(crate) enum Shape<'a> {
     /// An array, with its first element (None when empty).
-    Array(Option<Head>),
+    Array(Option<Head<'a>>),
     Object,
     String,
     Other,
 }
 
-impl<'de> Deserialize<'de> for Shape {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Shape, D::Error> {
+impl<'de> Deserialize<'de> for Shape<'static> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Shape<'static>, D::Error> {
         struct ShapeVisitor;
         impl<'de> Visitor<'de> for ShapeVisitor {
-            type Value = Shape;
+            type Value = Shape<'static>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("packet data")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
-                let head = seq.next_element::<Head>()?;
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape<'static>, A::Error> {
+                let head = seq.next_element::<Head<'static>>()?;
                 while seq.next_element::<Checked>()?.is_some() {}
                 Ok(Shape::Array(head))
             }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Shape<'static>, A::Error> {
                 while map.next_entry::<Checked, Checked>()?.is_some() {}
                 Ok(Shape::Object)
             }
-            fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+            fn visit_str<E>(self, _: &str) -> Result<Shape<'static>, E> {
                 Ok(Shape::String)
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+            fn visit_bool<E>(self, _: bool) -> Result<Shape<'static>, E> {
                 Ok(Shape::Other)
             }
-            fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+            fn visit_u64<E>(self, _: u64) -> Result<Shape<'static>, E> {
                 Ok(Shape::Other)
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+            fn visit_i64<E>(self, _: i64) -> Result<Shape<'static>, E> {
                 Ok(Shape::Other)
             }
-            fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+            fn visit_f64<E>(self, _: f64) -> Result<Shape<'static>, E> {
                 Ok(Shape::Other)
             }
-            fn visit_unit<E>(self) -> Result<Shape, E> {
+            fn visit_unit<E>(self) -> Result<Shape<'static>, E> {
                 Ok(Shape::Other)
             }
-            fn visit_bytes<E>(self, _: &[u8]) -> Result<Shape, E> {
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<Shape<'static>, E> {
                 Ok(Shape::Other)
             }
         }
@@ -171,12 +199,27 @@ impl<'de> Deserialize<'de> for Shape {
     }
 }
 
-impl Shape {
+impl<'a> Shape<'a> {
+    /// The shape of JSON text, checked by [`scan`](crate::json::scan) (no
+    /// tree, no copy of a plain name).
+    pub(crate) fn scan(text: &'a str) -> Result<Shape<'a>, crate::json::ScanError> {
+        let mut first = None;
+        let top = crate::json::scan(text, |item| {
+            first.get_or_insert(item);
+        })?;
+        Ok(match top {
+            Top::Array => Shape::Array(first.map(Head::of_item)),
+            Top::Object => Shape::Object,
+            Top::String => Shape::String,
+            Top::Other => Shape::Other,
+        })
+    }
+
     /// The shape of a value already in memory.
-    pub(crate) fn of(v: &Value) -> Shape {
+    pub(crate) fn of(v: &'a Value) -> Shape<'a> {
         match v {
             Value::Array(a) => Shape::Array(a.first().map(|h| match h {
-                Value::String(s) => Head::Name(s.clone()),
+                Value::String(s) => Head::Name(Cow::Borrowed(s)),
                 Value::Number(n) => Head::Number(n.to_string()),
                 _ => Head::Other,
             })),
@@ -189,16 +232,14 @@ impl Shape {
 
 pub(crate) fn event_name(payload: &Payload) -> Result<String, PayloadError> {
     let shape = match payload {
-        Payload::Json(text) => {
-            crate::json::from_str_lossy::<Shape>(text).map_err(|e| PayloadError(e.to_string()))?
-        }
+        Payload::Json(text) => Shape::scan(text).map_err(|e| PayloadError(e.to_string()))?,
         // A placeholder is an object: never a name, as the buffer it stands for.
-        Payload::Binary(b) => crate::json::from_str_lossy::<Shape>(b.text())
-            .map_err(|e| PayloadError(e.to_string()))?,
+        Payload::Binary(b) => Shape::scan(b.text()).map_err(|e| PayloadError(e.to_string()))?,
         Payload::Value(v) => Shape::of(v),
     };
     match shape {
-        Shape::Array(Some(Head::Name(n) | Head::Number(n))) => Ok(n),
+        Shape::Array(Some(Head::Name(n))) => Ok(n.into_owned()),
+        Shape::Array(Some(Head::Number(n))) => Ok(n),
         _ => Err(PayloadError(
             "an event must be an array starting with its name".into(),
         )),

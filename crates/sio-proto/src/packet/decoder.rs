@@ -179,8 +179,8 @@ impl Decoder {
                 }
                 // An EVENT without data is accepted (the server ignores it), as by the reference.
                 if !data.is_empty() {
-                    let shape = crate::json::from_str_lossy::<Shape>(&data)
-                        .map_err(|e| DecodeError::Syntax(e.to_string()))?;
+                    let shape =
+                        Shape::scan(&data).map_err(|e| DecodeError::Syntax(e.to_string()))?;
                     check_shape(kind, &shape)?;
                 }
                 if attachments > 0 {
@@ -252,7 +252,7 @@ fn check_shape(kind: PacketType, shape: &Shape) -> Result<(), DecodeError> {
         (PacketType::Ack, Shape::Array(_)) => Ok(()),
         (PacketType::Ack, _) => Err(DecodeError::InvalidPayload("ACK data must be an array")),
         (PacketType::Event, Shape::Array(Some(Head::Name(name)))) if is_reserved_event(name) => {
-            Err(DecodeError::ReservedEvent(name.clone()))
+            Err(DecodeError::ReservedEvent(name.to_string()))
         }
         (PacketType::Event, Shape::Array(Some(Head::Name(_) | Head::Number(_)))) => Ok(()),
         (PacketType::Event, _) => Err(DecodeError::InvalidPayload(

@@ -265,18 +265,25 @@ fn fragment<'a>(raw: &'a RawJson, attachments: &'a [Bytes]) -> BinaryFragment<'a
     }
 }
 
-/// The elements of a JSON array as slices of `text`: the first one, and
-/// the rest as raw fragments.
-fn raw_items(text: &Str) -> Result<Vec<&serde_json::value::RawValue>, PayloadError> {
-    serde_json::from_str(text).map_err(|e| PayloadError(e.to_string()))
-}
-
-/// `items` as raw fragments of `text` (whose slices they are).
-fn raw_fragments(text: &Str, items: &[&serde_json::value::RawValue]) -> Vec<RawJson> {
-    items
-        .iter()
-        .map(|r| RawJson::new_unchecked(text.slice_ref(r.get())))
-        .collect()
+/// The elements of the JSON array `text` after the first `skip`, as raw
+/// fragments (slices of `text`); and the first element when `skip` is 1.
+fn raw_items(text: &Str, skip: usize) -> Result<(Option<&str>, Vec<RawJson>), PayloadError> {
+    let mut first = None;
+    let mut raw = Vec::new();
+    let mut n = 0;
+    let top = crate::json::scan(text, |item| {
+        if n < skip {
+            first.get_or_insert(item);
+        } else {
+            raw.push(RawJson::new_unchecked(text.slice_ref(item)));
+        }
+        n += 1;
+    })
+    .map_err(|e| PayloadError(e.to_string()))?;
+    if top != crate::json::Top::Array {
+        return Err(PayloadError("expected an argument array".into()));
+    }
+    Ok((first, raw))
 }
 
 /// Fragments of `data`'s text as arguments (with its attachments, if any).
@@ -304,13 +311,11 @@ impl Payload {
         let skip = usize::from(kind == PacketType::Event);
         match self {
             Payload::Json(text) => {
-                let items = raw_items(text)?;
-                let raw = raw_fragments(text, items.get(skip..).unwrap_or_default());
+                let (_, raw) = raw_items(text, skip)?;
                 Ok(Arguments(ArgumentsRepr::Raw(raw)))
             }
             Payload::Binary(b) => {
-                let items = raw_items(b.text())?;
-                let raw = raw_fragments(b.text(), items.get(skip..).unwrap_or_default());
+                let (_, raw) = raw_items(b.text(), skip)?;
                 let attachments = b.attachments().to_vec();
                 Ok(Arguments(ArgumentsRepr::Binary(raw, attachments)))
             }
@@ -346,15 +351,15 @@ impl Payload {
                 self.arguments(PacketType::Event)?,
             ));
         };
-        let items = raw_items(text)?;
-        let (first, rest) = items.split_first().ok_or_else(|| {
+        let (first, rest) = raw_items(text, 1)?;
+        let head = first.ok_or_else(|| {
             PayloadError("an event must be an array starting with its name".into())
         })?;
-        let head = first.get();
         let name = match head.strip_prefix('"').and_then(|h| h.strip_suffix('"')) {
             Some(plain) if !plain.contains('\\') => text.slice_ref(plain),
-            _ => match crate::json::from_str_lossy::<args::Head>(head) {
-                Ok(args::Head::Name(n) | args::Head::Number(n)) => Str::from(n),
+            _ => match crate::json::from_str_lossy::<args::Head<'static>>(head) {
+                Ok(args::Head::Name(n)) => Str::from(n.into_owned()),
+                Ok(args::Head::Number(n)) => Str::from(n),
                 _ => {
                     return Err(PayloadError(
                         "an event must be an array starting with its name".into(),
@@ -362,7 +367,7 @@ impl Payload {
                 }
             },
         };
-        Ok((name, raw_arguments(self, raw_fragments(text, rest))))
+        Ok((name, raw_arguments(self, rest)))
     }
 }
 

@@ -168,7 +168,9 @@ impl EngineErrorCode {
 pub struct Engine<H: EngineHandler> {
     pub(crate) config: Arc<EngineConfig>,
     pub(crate) handler: H,
-    pub(crate) sessions: Mutex<HashMap<Str, Arc<Session<H>>>>,
+    /// Keyed by ids this server generated: hashed cheaply (see `sid_hash`),
+    /// as every polling request looks its session up.
+    pub(crate) sessions: Mutex<HashMap<Str, Arc<Session<H>>, sid_hash::SidHash>>,
 }
 
 /// The query parameters the engine reads.
@@ -183,8 +185,19 @@ pub(crate) struct Query<'a> {
 impl<'a> Query<'a> {
     fn parse(query: &'a str) -> Query<'a> {
         let mut q = Query::default();
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        // By byte position: `split` and `split_once` set up a searcher
+        // per call, which cost more than the few bytes they search.
+        let find = |s: &str, c: u8| s.bytes().position(|b| b == c);
+        let mut rest = query;
+        loop {
+            let (pair, next) = match find(rest, b'&') {
+                Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+                None => (rest, None),
+            };
+            let (k, v) = match find(pair, b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, ""),
+            };
             match k {
                 "EIO" => q.eio = Some(v),
                 "transport" => q.transport = Some(v),
@@ -192,8 +205,11 @@ impl<'a> Query<'a> {
                 "b64" => q.b64 = !v.is_empty() && v != "0" && v != "false",
                 _ => {}
             }
+            match next {
+                Some(n) => rest = n,
+                None => return q,
+            }
         }
-        q
     }
 }
 
@@ -210,7 +226,7 @@ impl<H: EngineHandler> Engine<H> {
         Arc::new(Engine {
             config: Arc::new(config),
             handler,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::default()),
         })
     }
 
@@ -242,7 +258,9 @@ impl<H: EngineHandler> Engine<H> {
         }
     }
 
-    pub(crate) fn sessions_lock(&self) -> std::sync::MutexGuard<'_, HashMap<Str, Arc<Session<H>>>> {
+    pub(crate) fn sessions_lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<Str, Arc<Session<H>>, sid_hash::SidHash>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -261,16 +279,26 @@ impl<H: EngineHandler> Engine<H> {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let engine = self.clone();
-        Box::pin(async move {
-            let cors = engine.config.cors.clone();
-            let origin = req.headers().get(header::ORIGIN).cloned();
-            let mut res = engine.route(req).await;
-            if let Some(cors) = cors {
-                cors.apply(origin.as_ref(), res.headers_mut());
-            }
-            res
-        })
+        Box::pin(self.clone().serve(req))
+    }
+
+    /// [`handle`](Engine::handle), unboxed: for a caller that boxes its own
+    /// future anyway (one allocation per request, not two).
+    pub(crate) async fn serve<B>(self: Arc<Self>, req: Request<B>) -> Response<EngineBody>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let origin = match &self.config.cors {
+            Some(_) => req.headers().get(header::ORIGIN).cloned(),
+            None => None,
+        };
+        let mut res = self.clone().route(req).await;
+        if let Some(cors) = &self.config.cors {
+            cors.apply(origin.as_ref(), res.headers_mut());
+        }
+        res
     }
 
     async fn route<B>(self: Arc<Self>, req: Request<B>) -> Response<EngineBody>
@@ -284,34 +312,37 @@ impl<H: EngineHandler> Engine<H> {
                 return cors.preflight(req.headers());
             }
         }
-        let query = req.uri().query().unwrap_or("").to_owned();
-        let q = Query::parse(&query);
         let is_upgrade = ws::is_websocket_upgrade(&req);
-        if let Err(refusal) = self.verify(&req, &q, is_upgrade) {
-            return refusal.response();
-        }
-        match (q.sid, is_upgrade) {
-            (None, false) => self.handshake_polling(req, &q),
-            (None, true) => ws::accept(self.clone(), req, None, q.b64),
-            (Some(sid), true) => {
-                let sid = sid.to_owned();
-                ws::accept(self.clone(), req, Some(sid), q.b64)
-            }
-            (Some(sid), false) => {
-                let Some(session) = self.sessions_lock().get(sid).cloned() else {
-                    return Refusal::from(EngineErrorCode::UnknownSid).response();
-                };
-                match *req.method() {
-                    Method::GET => polling::get(&session).await,
-                    Method::POST => polling::post(&self, &session, req).await,
-                    _ => empty(StatusCode::INTERNAL_SERVER_ERROR),
-                }
-            }
+        // The query borrows the request: read what is needed before the
+        // request moves on.
+        let (session, ws_sid, b64) = {
+            let q = Query::parse(req.uri().query().unwrap_or(""));
+            let session = match self.verify(&req, &q, is_upgrade) {
+                Ok(session) => session,
+                Err(refusal) => return refusal.response(),
+            };
+            let ws_sid = is_upgrade.then(|| q.sid.map(str::to_owned)).flatten();
+            (session, ws_sid, q.b64)
+        };
+        match (session, is_upgrade) {
+            (_, true) => ws::accept(self.clone(), req, ws_sid, b64),
+            (None, false) => self.handshake_polling(req, b64),
+            (Some(session), false) => match *req.method() {
+                Method::GET => polling::get(&session).await,
+                Method::POST => polling::post(&self, &session, req).await,
+                _ => empty(StatusCode::INTERNAL_SERVER_ERROR),
+            },
         }
     }
 
-    /// The reference's checks, in its order.
-    fn verify<B>(&self, req: &Request<B>, q: &Query<'_>, is_upgrade: bool) -> Result<(), Refusal> {
+    /// The reference's checks, in its order; the session of a request that
+    /// names one.
+    fn verify<B>(
+        &self,
+        req: &Request<B>,
+        q: &Query<'_>,
+        is_upgrade: bool,
+    ) -> Result<Option<Arc<Session<H>>>, Refusal> {
         let transport = match q.transport {
             Some("polling") if self.config.polling => TransportKind::Polling,
             Some("websocket") if self.config.websocket => TransportKind::WebSocket,
@@ -327,12 +358,12 @@ impl<H: EngineHandler> Engine<H> {
             }
         }
         if let Some(sid) = q.sid {
-            let sessions = self.sessions_lock();
-            let session = sessions.get(sid).ok_or(EngineErrorCode::UnknownSid)?;
+            let session = self.sessions_lock().get(sid).cloned();
+            let session = session.ok_or(EngineErrorCode::UnknownSid)?;
             if !is_upgrade && session.socket.transport() != transport {
                 return Err(EngineErrorCode::BadRequest.into());
             }
-            return Ok(());
+            return Ok(Some(session));
         }
         if req.method() != Method::GET {
             return Err(EngineErrorCode::BadHandshakeMethod.into());
@@ -353,7 +384,7 @@ impl<H: EngineHandler> Engine<H> {
                 });
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Creates and registers a session, and starts its driver.
@@ -408,12 +439,8 @@ impl<H: EngineHandler> Engine<H> {
         .to_packet()
     }
 
-    fn handshake_polling<B>(
-        self: &Arc<Self>,
-        req: Request<B>,
-        q: &Query<'_>,
-    ) -> Response<EngineBody> {
-        let session = self.open_session(TransportKind::Polling, handshake_of(&req), q.b64);
+    fn handshake_polling<B>(self: &Arc<Self>, req: Request<B>, b64: bool) -> Response<EngineBody> {
+        let session = self.open_session(TransportKind::Polling, handshake_of(&req), b64);
         let open = self.open_packet(session.socket.sid(), TransportKind::Polling);
         tokio::spawn(polling::drive(self.clone(), session));
         polling::payload_response(sio_proto::engine::encode_payload([&open]))

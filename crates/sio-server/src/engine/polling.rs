@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{header, Request, Response, StatusCode};
+use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use sio_proto::engine::{decode_payload, encode_payload, HeartbeatAction, Packet, PacketType};
 use sio_proto::{Frame, Str};
@@ -22,12 +22,20 @@ use super::{
 
 /// A polling response carrying a payload.
 pub(crate) fn payload_response(body: Bytes) -> Response<EngineBody> {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(Full::new(body))
-        .expect("valid response")
+    const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=UTF-8");
+    ok_response(body, TEXT_PLAIN)
+}
+
+/// 200 with `body` of `content_type`, not to be cached. Built in place
+/// (the builder converts and checks each name and value at run time).
+fn ok_response(body: Bytes, content_type: HeaderValue) -> Response<EngineBody> {
+    const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+    let mut res = Response::new(Full::new(body));
+    let headers = res.headers_mut();
+    headers.reserve(4);
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CACHE_CONTROL, NO_STORE);
+    res
 }
 
 /// Clears a pending-request flag however the request ends (answered, or
@@ -271,12 +279,8 @@ where
             PacketType::Open | PacketType::Upgrade | PacketType::Noop => {}
         }
     }
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "text/html")
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(Full::new(Bytes::from_static(b"ok")))
-        .expect("valid response")
+    const TEXT_HTML: HeaderValue = HeaderValue::from_static("text/html");
+    ok_response(Bytes::from_static(b"ok"), TEXT_HTML)
 }
 
 /// The driver of a session while it is on polling: heartbeat, the close
