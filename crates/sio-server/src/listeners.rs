@@ -18,7 +18,6 @@
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use sio_proto::Value;
@@ -27,6 +26,9 @@ use crate::engine::sid_hash::SidHasher;
 use crate::socket::{BoxFuture, DisconnectReason, Event, MiddlewareError, Socket};
 
 /// A listener id, to remove one listener with [`Socket::off_listener`].
+/// Ids are per socket: the n-th listener a socket gets has the same id on
+/// every socket (so that sockets registering the same listeners in the
+/// same order have equal lists, which they share).
 ///
 /// ```
 /// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
@@ -37,14 +39,6 @@ use crate::socket::{BoxFuture, DisconnectReason, Event, MiddlewareError, Socket}
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(u64);
-
-static NEXT_LISTENER: AtomicU64 = AtomicU64::new(1);
-
-impl ListenerId {
-    pub(crate) fn next() -> ListenerId {
-        ListenerId(NEXT_LISTENER.fetch_add(1, Ordering::Relaxed))
-    }
-}
 
 pub(crate) type EventFn = dyn Fn(Event) -> BoxFuture + Send + Sync;
 pub(crate) type AnyFn = dyn Fn(&Event) + Send + Sync;
@@ -94,6 +88,40 @@ impl Entry {
 }
 
 impl Kind {
+    /// The same listener: same kind, same shared handler, same name.
+    fn same(&self, other: &Kind) -> bool {
+        fn same<T: ?Sized>(a: &Arc<T>, b: &Arc<T>) -> bool {
+            std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+        }
+        match (self, other) {
+            (Kind::Event(n, f), Kind::Event(m, g)) | (Kind::Once(n, f), Kind::Once(m, g)) => {
+                same(n, m) && same(f, g)
+            }
+            (Kind::Any(f), Kind::Any(g)) => same(f, g),
+            (Kind::AnyOutgoing(f), Kind::AnyOutgoing(g)) => same(f, g),
+            (Kind::Middleware(f), Kind::Middleware(g)) => same(f, g),
+            (Kind::Error(f), Kind::Error(g)) => same(f, g),
+            (Kind::Disconnecting(f), Kind::Disconnecting(g))
+            | (Kind::Disconnect(f), Kind::Disconnect(g)) => same(f, g),
+            _ => false,
+        }
+    }
+
+    /// The address of the handler (what [`Kind::same`] compares).
+    fn handler_addr(&self) -> usize {
+        fn addr<T: ?Sized>(f: &Arc<T>) -> usize {
+            Arc::as_ptr(f) as *const () as usize
+        }
+        match self {
+            Kind::Event(_, f) | Kind::Once(_, f) => addr(f),
+            Kind::Any(f) => addr(f),
+            Kind::AnyOutgoing(f) => addr(f),
+            Kind::Middleware(f) => addr(f),
+            Kind::Error(f) => addr(f),
+            Kind::Disconnecting(f) | Kind::Disconnect(f) => addr(f),
+        }
+    }
+
     /// This kind's bit in [`Listeners::kinds`].
     fn bit(&self) -> u8 {
         match self {
@@ -131,6 +159,12 @@ pub(crate) struct Listeners {
     pub entries: Vec<Entry>,
     /// The bits of the kinds in `entries` (see [`Listeners::reindex`]).
     kinds: u8,
+    /// The id of the last listener added.
+    last_id: u64,
+    /// For a list shared by sockets ([`share`]): (hash of the event name,
+    /// position in `entries`) of every event handler, sorted, so that an
+    /// event finds its handlers without a walk of the list.
+    index: Option<Box<[(u64, u32)]>>,
 }
 
 /// The list of a socket that has no listener yet: shared, so that creating
@@ -145,12 +179,37 @@ impl Listeners {
             self.entries.reserve(8);
         }
         self.kinds |= kind.bit();
+        self.index = None;
         self.entries.push(Entry { id, kind });
+    }
+
+    /// The id for the next listener of this socket.
+    pub fn new_id(&mut self) -> ListenerId {
+        self.last_id += 1;
+        ListenerId(self.last_id)
     }
 
     /// Recomputes which kinds the list holds: after any edit of `entries`.
     pub fn reindex(&mut self) {
         self.kinds = self.entries.iter().fold(0, |bits, e| bits | e.kind.bit());
+        self.index = None;
+    }
+
+    /// The handlers of `event` in order, and whether each is a `once`.
+    pub fn handlers<'a>(&'a self, event: &'a str) -> Handlers<'a> {
+        let (pos, hash) = match &self.index {
+            Some(index) => {
+                let hash = name_hash(event);
+                (index.partition_point(|&(h, _)| h < hash), hash)
+            }
+            None => (0, 0),
+        };
+        Handlers {
+            list: self,
+            event,
+            pos,
+            hash,
+        }
     }
 
     /// The catch-all listeners, in order.
@@ -183,6 +242,138 @@ impl Listeners {
     pub fn first(&self, pred: impl Fn(&Kind) -> bool) -> usize {
         (self.entries.iter().position(|e| pred(&e.kind))).unwrap_or(self.entries.len())
     }
+}
+
+/// What [`Listeners::handlers`] iterates.
+pub(crate) struct Handlers<'a> {
+    list: &'a Listeners,
+    event: &'a str,
+    /// The next position in the index, or in the entries without one.
+    pos: usize,
+    hash: u64,
+}
+
+impl<'a> Iterator for Handlers<'a> {
+    type Item = (&'a Arc<EventFn>, bool);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entries = &self.list.entries;
+        match &self.list.index {
+            Some(index) => {
+                while let Some(&(hash, at)) = index.get(self.pos) {
+                    if hash != self.hash {
+                        return None;
+                    }
+                    self.pos += 1;
+                    if let Some(found) = entries[at as usize].handler_of(self.event) {
+                        return Some(found);
+                    }
+                }
+                None
+            }
+            None => {
+                while let Some(entry) = entries.get(self.pos) {
+                    self.pos += 1;
+                    if let Some(found) = entry.handler_of(self.event) {
+                        return Some(found);
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+/// A quick hash of an event name, for the index of shared lists.
+fn name_hash(name: &str) -> u64 {
+    let mut h = name.len() as u64;
+    let mut chunks = name.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    h
+}
+
+// ---- shared lists -----------------------------------------------------------
+
+/// The most distinct lists [`share`] keeps.
+const MAX_SHARED_LISTS: usize = 1024;
+
+type ListMap = HashMap<u64, Vec<std::sync::Weak<Listeners>>, BuildHasherDefault<SidHasher>>;
+
+/// Lists in use, by the hash of their entries.
+static LISTS: LazyLock<Mutex<ListMap>> = LazyLock::new(Default::default);
+
+impl Listeners {
+    /// The same entries, in the same order, with the same ids.
+    fn same(&self, other: &Listeners) -> bool {
+        self.entries.len() == other.entries.len()
+            && self.last_id == other.last_id
+            && (self.entries.iter().zip(&other.entries))
+                .all(|(a, b)| a.id == b.id && a.kind.same(&b.kind))
+    }
+
+    fn key(&self) -> u64 {
+        self.entries.iter().fold(self.last_id, |h, e| {
+            let word = (e.kind.handler_addr() as u64) ^ (e.id.0 << 48) ^ u64::from(e.kind.bit());
+            (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+        })
+    }
+
+    fn build_index(&mut self) {
+        let mut index: Vec<(u64, u32)> = (self.entries.iter().enumerate())
+            .filter_map(|(at, e)| Some((name_hash(e.event()?), at as u32)))
+            .collect();
+        index.sort_unstable();
+        self.index = Some(index.into_boxed_slice());
+    }
+}
+
+/// Shares `list` with the sockets that have an equal one: most servers
+/// register the same listeners (closures without captures, one shared
+/// `Arc` each) on every socket, so every socket can point at one list
+/// instead of keeping a copy. A list kept for sharing gets an index of its
+/// event handlers. An edit later copies the list first (copy on write), as
+/// for any snapshot in use.
+pub(crate) fn share(list: &mut Arc<Listeners>) {
+    if list.entries.is_empty() {
+        *list = EMPTY.clone();
+        return;
+    }
+    let key = list.key();
+    let mut lists = LISTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(bucket) = lists.get(&key) {
+        for weak in bucket {
+            if let Some(shared) = weak.upgrade() {
+                if Arc::ptr_eq(&shared, list) {
+                    return;
+                }
+                if shared.same(list) {
+                    *list = shared;
+                    return;
+                }
+            }
+        }
+    }
+    if lists.len() >= MAX_SHARED_LISTS {
+        lists.retain(|_, bucket| {
+            bucket.retain(|w| w.strong_count() > 0);
+            !bucket.is_empty()
+        });
+        if lists.len() >= MAX_SHARED_LISTS {
+            return;
+        }
+    }
+    let own = Arc::make_mut(list);
+    own.entries.shrink_to_fit();
+    own.build_index();
+    let bucket = lists.entry(key).or_default();
+    bucket.retain(|w| w.strong_count() > 0);
+    bucket.push(Arc::downgrade(list));
 }
 
 // ---- shared handlers ------------------------------------------------------
@@ -275,6 +466,79 @@ mod tests {
         let d: Arc<dyn Fn(u32) -> u32 + Send + Sync> = handler(move |x: u32| x + n, |f| f);
         assert!(!Arc::ptr_eq(&c, &d));
         assert_eq!(d(1), 6);
+    }
+
+    fn event_handler() -> Arc<EventFn> {
+        handler(|_ev: Event| -> BoxFuture { Box::pin(async {}) }, |f| f)
+    }
+
+    fn list(names: &[(&str, bool)], handler: impl Fn() -> Arc<EventFn>) -> Arc<Listeners> {
+        let mut l = Listeners::default();
+        for &(name, once) in names {
+            let id = l.new_id();
+            let kind = if once {
+                Kind::Once(intern(name), handler())
+            } else {
+                Kind::Event(intern(name), handler())
+            };
+            l.push(id, kind);
+        }
+        Arc::new(l)
+    }
+
+    fn found(l: &Listeners, event: &str) -> Vec<bool> {
+        l.handlers(event).map(|(_, once)| once).collect()
+    }
+
+    #[test]
+    fn equal_lists_are_shared_and_indexed() {
+        let names = [
+            ("ls-a", false),
+            ("ls-b", false),
+            ("ls-a", false),
+            ("ls-b", true),
+        ];
+        let (mut x, mut y) = (list(&names, event_handler), list(&names, event_handler));
+        let linear = (found(&x, "ls-a"), found(&x, "ls-b"), found(&x, "ls-c"));
+        assert_eq!(linear, (vec![false, false], vec![false, true], vec![]));
+        share(&mut x);
+        share(&mut y);
+        assert!(Arc::ptr_eq(&x, &y), "one list for both");
+        assert!(x.index.is_some());
+        // The index finds the same handlers, in registration order.
+        assert_eq!(
+            (found(&x, "ls-a"), found(&x, "ls-b"), found(&x, "ls-c")),
+            linear
+        );
+        // A different list is not shared, and an edited copy drops the index.
+        let mut z = list(&names[..3], event_handler);
+        share(&mut z);
+        assert!(!Arc::ptr_eq(&x, &z));
+        let mut copy = (*x).clone();
+        copy.entries.pop();
+        copy.reindex();
+        assert!(copy.index.is_none());
+        assert_eq!(found(&copy, "ls-b"), [false]);
+    }
+
+    #[test]
+    fn lists_with_capturing_handlers_are_not_shared() {
+        let names = [("ls-d", false)];
+        let capturing = || -> Arc<EventFn> {
+            let n = std::sync::Arc::new(1u8);
+            handler(
+                move |_ev: Event| -> BoxFuture {
+                    let _ = &n;
+                    Box::pin(async {})
+                },
+                |f| f,
+            )
+        };
+        let (mut x, mut y) = (list(&names, capturing), list(&names, capturing));
+        share(&mut x);
+        share(&mut y);
+        assert!(!Arc::ptr_eq(&x, &y));
+        assert_eq!(found(&y, "ls-d"), [false]);
     }
 
     #[test]

@@ -554,14 +554,19 @@ impl Socket {
     }
 
     /// Adds a listener at the end (no walk of the list, unlike an edit).
-    fn push_listener(&self, id: ListenerId, kind: Kind) {
-        Arc::make_mut(&mut lock(&self.listeners)).push(id, kind);
+    fn push_listener(&self, kind: Kind) -> ListenerId {
+        let mut guard = lock(&self.listeners);
+        let list = Arc::make_mut(&mut guard);
+        let id = list.new_id();
+        list.push(id, kind);
+        id
     }
 
-    /// Frees the spare capacity of the listener lists, once the connection
-    /// handler has registered them: most sockets never change them again.
+    /// Once the connection handler has registered the listeners (most
+    /// sockets never change them again): shares the list with the sockets
+    /// that have the same one, or frees its spare capacity.
     pub(crate) fn shrink_listeners(&self) {
-        self.edit_listeners(|l| l.entries.shrink_to_fit());
+        listeners::share(&mut lock(&self.listeners));
     }
 
     /// How many acknowledgements this socket is waiting for.
@@ -617,7 +622,6 @@ impl Socket {
         F: Fn(Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let id = ListenerId::next();
         let f = listeners::handler(move |ev| -> BoxFuture { Box::pin(handler(ev)) }, |f| f);
         let event = listeners::intern(event);
         let kind = if once {
@@ -625,8 +629,7 @@ impl Socket {
         } else {
             Kind::Event(event, f)
         };
-        self.push_listener(id, kind);
-        id
+        self.push_listener(kind)
     }
 
     /// Removes every handler of `event`.
@@ -685,17 +688,15 @@ impl Socket {
     /// A catch-all listener, called for every incoming event before the
     /// packet middlewares and the event's handlers.
     pub fn on_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
-        let id = ListenerId::next();
         let f = listeners::handler(listener, |f| f);
-        self.push_listener(id, Kind::Any(f));
-        id
+        self.push_listener(Kind::Any(f))
     }
 
     /// Like [`on_any`](Socket::on_any), called before the others.
     pub fn prepend_any<F: Fn(&Event) + Send + Sync + 'static>(&self, listener: F) -> ListenerId {
-        let id = ListenerId::next();
         let f = listeners::handler(listener, |f| f);
         self.edit_listeners(|l| {
+            let id = l.new_id();
             let at = l.first(|k| matches!(k, Kind::Any(_)));
             l.entries.insert(
                 at,
@@ -704,8 +705,8 @@ impl Socket {
                     kind: Kind::Any(f),
                 },
             );
-        });
-        id
+            id
+        })
     }
 
     /// Removes one catch-all listener, or all of them with `None`.
@@ -722,10 +723,8 @@ impl Socket {
         &self,
         listener: F,
     ) -> ListenerId {
-        let id = ListenerId::next();
         let f = listeners::handler(listener, |f| f);
-        self.push_listener(id, Kind::AnyOutgoing(f));
-        id
+        self.push_listener(Kind::AnyOutgoing(f))
     }
 
     /// Like [`on_any_outgoing`](Socket::on_any_outgoing), called before the others.
@@ -733,14 +732,14 @@ impl Socket {
         &self,
         listener: F,
     ) -> ListenerId {
-        let id = ListenerId::next();
         let f = listeners::handler(listener, |f| f);
         self.edit_listeners(|l| {
+            let id = l.new_id();
             let at = l.first(|k| matches!(k, Kind::AnyOutgoing(_)));
             let kind = Kind::AnyOutgoing(f);
             l.entries.insert(at, listeners::Entry { id, kind });
-        });
-        id
+            id
+        })
     }
 
     /// Removes one outgoing catch-all listener, or all of them with `None`.
@@ -760,7 +759,7 @@ impl Socket {
         F: Fn(&Event) -> Result<(), MiddlewareError> + Send + Sync + 'static,
     {
         let f = listeners::handler(middleware, |f| f);
-        self.push_listener(ListenerId::next(), Kind::Middleware(f));
+        self.push_listener(Kind::Middleware(f));
     }
 
     /// Listens to errors from packet middlewares.
@@ -769,7 +768,7 @@ impl Socket {
         listener: F,
     ) {
         let f = listeners::handler(listener, |f| f);
-        self.push_listener(ListenerId::next(), Kind::Error(f));
+        self.push_listener(Kind::Error(f));
     }
 
     /// Called when the socket is about to disconnect (its rooms still set).
@@ -779,7 +778,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let f = listeners::handler(move |s, r| -> BoxFuture { Box::pin(handler(s, r)) }, |f| f);
-        self.push_listener(ListenerId::next(), Kind::Disconnecting(f));
+        self.push_listener(Kind::Disconnecting(f));
     }
 
     /// Called when the socket has disconnected.
@@ -789,7 +788,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let f = listeners::handler(move |s, r| -> BoxFuture { Box::pin(handler(s, r)) }, |f| f);
-        self.push_listener(ListenerId::next(), Kind::Disconnect(f));
+        self.push_listener(Kind::Disconnect(f));
     }
 
     // ---- lifecycle ---------------------------------------------------
@@ -931,7 +930,7 @@ impl Socket {
         }
         let name = event.name();
         let mut once = false;
-        for (f, is_once) in listeners.entries.iter().filter_map(|x| x.handler_of(name)) {
+        for (f, is_once) in listeners.handlers(name) {
             once |= is_once;
             run_boxed(f(event.clone()));
         }
