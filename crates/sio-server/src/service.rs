@@ -179,8 +179,12 @@ where
             return Box::pin(async move { Ok(res.map(|body| ResponseBody::Engine { body })) });
         }
         if self.engine.matches(&req) {
-            let fut = self.engine.clone().serve(req);
-            Box::pin(async move { Ok(fut.await.map(|body| ResponseBody::Engine { body })) })
+            // The engine's future is made inside the box, not moved in.
+            let engine = self.engine.clone();
+            Box::pin(async move {
+                let res = engine.serve(req).await;
+                Ok(res.map(|body| ResponseBody::Engine { body }))
+            })
         } else {
             let fut = self.inner.call(req);
             Box::pin(async move {

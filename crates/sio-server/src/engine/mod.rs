@@ -544,3 +544,22 @@ pub(crate) fn empty(status: StatusCode) -> Response<EngineBody> {
         .body(Full::new(Bytes::new()))
         .expect("valid response")
 }
+
+#[cfg(test)]
+mod query_tests {
+    use super::Query;
+
+    #[test]
+    fn query_parameters() {
+        let q = Query::parse("EIO=4&transport=polling&t=x=y&sid=abc&b64=1&flag");
+        assert_eq!(
+            (q.eio, q.transport, q.sid, q.b64),
+            (Some("4"), Some("polling"), Some("abc"), true)
+        );
+        let q = Query::parse("sid=&b64=false&EIO=3&EIO=4&");
+        assert_eq!((q.eio, q.sid, q.b64), (Some("4"), Some(""), false));
+        let q = Query::parse("");
+        assert_eq!((q.eio, q.transport, q.sid), (None, None, None));
+        assert_eq!(Query::parse("transport").transport, Some(""));
+    }
+}
