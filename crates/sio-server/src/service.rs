@@ -179,8 +179,12 @@ where
             return Box::pin(async move { Ok(res.map(|body| ResponseBody::Engine { body })) });
         }
         if self.engine.matches(&req) {
-            let fut = self.engine.clone().serve(req);
-            Box::pin(async move { Ok(fut.await.map(|body| ResponseBody::Engine { body })) })
+            // The engine's future is made inside the box, not moved in.
+            let engine = self.engine.clone();
+            Box::pin(async move {
+                let res = engine.serve(req).await;
+                Ok(res.map(|body| ResponseBody::Engine { body }))
+            })
         } else {
             let fut = self.inner.call(req);
             Box::pin(async move {
@@ -236,8 +240,22 @@ impl<H: EngineHandler, S> tower_layer::Layer<S> for EngineLayer<H> {
     }
 }
 
+/// Whether the query of `req` has a `sid` parameter. Such requests go
+/// without [`RemoteAddr`]: they are most of a long-polling session's
+/// requests, nothing reads the address there, and an extension costs two
+/// allocations per request.
+fn names_a_session<B>(req: &Request<B>) -> bool {
+    let Some(query) = req.uri().query() else {
+        return false;
+    };
+    let b = query.as_bytes();
+    b.starts_with(b"sid=") || b.windows(5).any(|w| w == b"&sid=")
+}
+
 /// Serves `service` on `listener` (HTTP/1.1 with upgrades)
-/// until the task is dropped. Each request carries the peer's [`RemoteAddr`].
+/// until the task is dropped. Each request carries the peer's [`RemoteAddr`],
+/// except those whose query names a `sid` (the Engine.IO requests of an open
+/// session: its handshake has the address already).
 pub async fn serve<S, ResB>(listener: TcpListener, service: S) -> std::io::Result<()>
 where
     S: tower_service::Service<Request<hyper::body::Incoming>, Response = Response<ResB>>
@@ -263,7 +281,9 @@ where
         let service = service.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(RemoteAddr(addr));
+                if !names_a_session(&req) {
+                    req.extensions_mut().insert(RemoteAddr(addr));
+                }
                 let mut service = service.clone();
                 async move { tower_service::Service::call(&mut service, req).await }
             });

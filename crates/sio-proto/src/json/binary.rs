@@ -17,7 +17,7 @@ use bytes::Bytes;
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 
-use super::JsonError;
+use super::{JsonError, RawJson};
 use crate::value::Value;
 use crate::Str;
 
@@ -63,11 +63,18 @@ pub(crate) fn placeholders_canonical(text: &str, count: usize) -> bool {
 /// its number and the index just after it.
 fn placeholder_at(text: &str, start: usize) -> Option<(usize, usize)> {
     let rest = text.get(start..)?.strip_prefix(HEAD)?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let mut num = 0usize;
+    let mut digits = 0;
+    for &c in rest.as_bytes() {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        num = num.checked_mul(10)?.checked_add(usize::from(c - b'0'))?;
+        digits += 1;
+    }
     if digits == 0 || rest.as_bytes().get(digits) != Some(&b'}') {
         return None;
     }
-    let num = rest[..digits].parse().ok()?;
     Some((num, start + HEAD.len() + digits + 1))
 }
 
@@ -123,11 +130,6 @@ pub(crate) fn pieces(text: &str) -> impl Iterator<Item = Piece<'_>> {
     })
 }
 
-/// Whether `text` holds a placeholder.
-fn has_placeholder(text: &str) -> bool {
-    next_placeholder(text, 0).is_some()
-}
-
 /// JSON text whose byte buffers travel apart, as a binary packet of the
 /// default parser carries it: each buffer is a placeholder
 /// `{"_placeholder":true,"num":N}` in the text, `N` its index in
@@ -151,13 +153,36 @@ fn has_placeholder(text: &str) -> bool {
 pub struct BinaryJson {
     text: Str,
     attachments: Vec<Bytes>,
+    /// The elements of the text when it is an array, found by the decoder
+    /// (empty: not known, read the text).
+    items: Vec<RawJson>,
 }
 
 impl BinaryJson {
     /// Valid JSON text whose placeholders passed [`placeholders_canonical`]
     /// for these attachments.
+    #[cfg(test)]
     pub(crate) fn new_unchecked(text: Str, attachments: Vec<Bytes>) -> BinaryJson {
-        BinaryJson { text, attachments }
+        BinaryJson::with_items(text, attachments, Vec::new())
+    }
+
+    /// [`new_unchecked`](BinaryJson::new_unchecked) with the elements of the
+    /// array `text` (slices of it), or none.
+    pub(crate) fn with_items(
+        text: Str,
+        attachments: Vec<Bytes>,
+        items: Vec<RawJson>,
+    ) -> BinaryJson {
+        BinaryJson {
+            text,
+            attachments,
+            items,
+        }
+    }
+
+    /// The elements of the array text, if the decoder found them.
+    pub(crate) fn items(&self) -> Option<&[RawJson]> {
+        (!self.items.is_empty()).then_some(&self.items[..])
     }
 
     /// The JSON text, with placeholders.
@@ -225,11 +250,40 @@ impl Serialize for AsBytes<'_> {
     }
 }
 
+thread_local! {
+    /// The buffers of the fragments being serialized on this thread: serde
+    /// hands a serializer bytes as `&[u8]`, and sio's JSON writer shares a
+    /// buffer it finds here (same address, same length: the very bytes)
+    /// instead of copying it.
+    static SHARED: std::cell::RefCell<Vec<Bytes>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The buffer `bytes` is a view of, if a fragment being serialized on this
+/// thread holds it.
+pub(crate) fn shared(bytes: &[u8]) -> Option<Bytes> {
+    SHARED.with(|s| {
+        (s.borrow().iter())
+            .find(|b| b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len())
+            .cloned()
+    })
+}
+
 impl Serialize for BinaryFragment<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if !has_placeholder(self.text) {
-            return crate::json::RawJson::new_unchecked(Str::from(self.text)).serialize(serializer);
-        }
+        let mark = SHARED.with(|s| {
+            let mut s = s.borrow_mut();
+            let mark = s.len();
+            s.extend_from_slice(self.attachments);
+            mark
+        });
+        let out = self.serialize_pieces(serializer);
+        SHARED.with(|s| s.borrow_mut().truncate(mark));
+        out
+    }
+}
+
+impl BinaryFragment<'_> {
+    fn serialize_pieces<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct(RAW_BINARY_TOKEN, 3)?;
         for piece in pieces(self.text) {
             match piece {
@@ -313,5 +367,8 @@ mod tests {
         crate::json::to_writer(&mut out, &(1, &frag), &mut att).unwrap();
         assert_eq!(out, br#"[1,{"k":{"_placeholder":true,"num":0}}]"#);
         assert_eq!(att, [Bytes::from_static(b"b")]);
+        assert_eq!(att[0].as_ptr(), data.attachments()[1].as_ptr(), "shared");
+        // Only while the fragment is being written.
+        assert!(shared(&data.attachments()[1]).is_none());
     }
 }

@@ -197,12 +197,7 @@ impl Scanner<'_> {
     fn string(&mut self) -> Result<(), Fail> {
         self.i += 1;
         loop {
-            // Plain characters in one tight loop.
-            let rest = self.b.get(self.i..).unwrap_or_default();
-            self.i += rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                .unwrap_or(rest.len());
+            self.skip_plain();
             match self.next() {
                 Some(b'"') => return Ok(()),
                 Some(b'\\') => match self.next() {
@@ -222,6 +217,35 @@ impl Scanner<'_> {
                 Some(_) => {}
                 None => return Err(self.fail("EOF while parsing a string")),
             }
+        }
+    }
+
+    /// Skips the characters of a string that need no attention (all but
+    /// `"`, `\\` and control characters), eight bytes at a time: a word
+    /// has one of those where a byte compares equal (or below 0x20), which
+    /// the borrow of a subtraction shows in the byte's high bit; the first
+    /// such byte is exact (a false mark only ever follows a true one).
+    fn skip_plain(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
+        while let Some(Ok(word)) = self.b.get(self.i..self.i + 8).map(<[u8; 8]>::try_from) {
+            let x = u64::from_le_bytes(word);
+            let marks = (zero_byte(x ^ (ONES * u64::from(b'"')))
+                | zero_byte(x ^ (ONES * u64::from(b'\\')))
+                | (x.wrapping_sub(ONES * 0x20) & !x))
+                & HIGH;
+            if marks != 0 {
+                self.i += (marks.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.i += 8;
+        }
+        while let Some(&c) = self.b.get(self.i) {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                return;
+            }
+            self.i += 1;
         }
     }
 
@@ -345,6 +369,17 @@ mod tests {
         }
         let big = format!("[{}]", "9".repeat(400));
         agree(&big);
+        // Every position of a special byte in and around a word.
+        for len in 0..20 {
+            for special in ["\"", "\\n", "\u{1}", "\u{1f}", " ", "é", "\u{7f}"] {
+                for at in 0..=len {
+                    let mut body = "a".repeat(len);
+                    body.insert_str(at, special);
+                    agree(&format!("[\"{body}\"]"));
+                    agree(&format!("[\"{body}\",1]"));
+                }
+            }
+        }
     }
 
     #[test]

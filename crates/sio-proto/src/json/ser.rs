@@ -139,7 +139,8 @@ impl<'s, 'a> ser::Serializer for &'s mut JsonSerializer<'a> {
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), JsonError> {
         write_placeholder(self.out, self.attachments.len());
-        self.attachments.push(Bytes::copy_from_slice(v));
+        let bytes = super::binary::shared(v).unwrap_or_else(|| Bytes::copy_from_slice(v));
+        self.attachments.push(bytes);
         Ok(())
     }
     fn serialize_none(self) -> Result<(), JsonError> {

@@ -203,9 +203,19 @@ impl<'a> Shape<'a> {
     /// The shape of JSON text, checked by [`scan`](crate::json::scan) (no
     /// tree, no copy of a plain name).
     pub(crate) fn scan(text: &'a str) -> Result<Shape<'a>, crate::json::ScanError> {
+        Shape::scan_items(text, |_| {})
+    }
+
+    /// [`scan`](Shape::scan), handing each element of a top-level array to
+    /// `item` as well.
+    pub(crate) fn scan_items(
+        text: &'a str,
+        mut item: impl FnMut(&'a str),
+    ) -> Result<Shape<'a>, crate::json::ScanError> {
         let mut first = None;
-        let top = crate::json::scan(text, |item| {
-            first.get_or_insert(item);
+        let top = crate::json::scan(text, |i| {
+            first.get_or_insert(i);
+            item(i);
         })?;
         Ok(match top {
             Top::Array => Shape::Array(first.map(Head::of_item)),

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use super::args::{Head, Shape};
 use super::json::{parse_header, Header, HeaderError};
 use super::{is_reserved_event, msgpack, Packet, PacketType, Payload};
-use crate::json::BinaryJson;
+use crate::json::{BinaryJson, RawJson};
 use crate::value::Value;
 use crate::{Frame, Parser, Str};
 
@@ -90,6 +90,8 @@ struct Pending {
     data: Str,
     expected: usize,
     buffers: Vec<Bytes>,
+    /// The elements of the data, when it is an array.
+    items: Vec<RawJson>,
 }
 
 /// Decodes Socket.IO packets from Engine.IO messages.
@@ -178,9 +180,16 @@ impl Decoder {
                     });
                 }
                 // An EVENT without data is accepted (the server ignores it), as by the reference.
+                // A binary packet keeps the elements found here for its
+                // readers (see `BinaryJson`): its text is not read again.
+                let mut items = Vec::new();
                 if !data.is_empty() {
-                    let shape =
-                        Shape::scan(&data).map_err(|e| DecodeError::Syntax(e.to_string()))?;
+                    let shape = Shape::scan_items(&data, |item| {
+                        if attachments > 0 {
+                            items.push(RawJson::new_unchecked(data.slice_ref(item)));
+                        }
+                    })
+                    .map_err(|e| DecodeError::Syntax(e.to_string()))?;
                     check_shape(kind, &shape)?;
                 }
                 if attachments > 0 {
@@ -194,6 +203,7 @@ impl Decoder {
                         data,
                         expected: attachments,
                         buffers: Vec::with_capacity(attachments),
+                        items,
                     });
                     return Ok(None);
                 }
@@ -214,7 +224,7 @@ impl Decoder {
                 let p = self.pending.take().expect("checked above");
                 let data = if crate::json::placeholders_canonical(&p.data, p.buffers.len()) {
                     // Kept as text: no tree to build (see `BinaryJson`).
-                    Payload::Binary(BinaryJson::new_unchecked(p.data, p.buffers))
+                    Payload::Binary(BinaryJson::with_items(p.data, p.buffers, p.items))
                 } else {
                     let value = crate::json::parse_value(p.data.as_bytes(), &p.buffers).map_err(
                         |e| match e {

@@ -108,12 +108,9 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
                 )))
             }
         };
-        let mut count = itoa::Buffer::new()
-            .format(attachments.len())
-            .as_bytes()
-            .to_vec();
-        count.push(b'-');
-        out.splice(1..1, count);
+        let mut digits = itoa::Buffer::new();
+        let count = digits.format(attachments.len()).as_bytes();
+        out.splice(1..1, count.iter().copied().chain([b'-']));
     }
     let _ = data_start;
     // SAFETY-free: every byte written above is valid UTF-8 (ASCII digits and

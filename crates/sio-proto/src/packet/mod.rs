@@ -16,6 +16,8 @@ mod decoder;
 pub(crate) mod json;
 pub(crate) mod msgpack;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
@@ -188,11 +190,11 @@ impl Payload {
 /// assert_eq!(e.head, sio_proto::Frame::from(r#"2["echo-back",{"b":1,"a":2},1.50]"#));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-pub struct Arguments(ArgumentsRepr);
+pub struct Arguments(Arc<ArgumentsRepr>);
 
 impl Default for Arguments {
     fn default() -> Self {
-        Arguments(ArgumentsRepr::Values(Vec::new()))
+        Arguments::new(ArgumentsRepr::Values(Vec::new()))
     }
 }
 
@@ -205,9 +207,14 @@ enum ArgumentsRepr {
 }
 
 impl Arguments {
+    /// Shared: handlers that echo or relay them take a copy each.
+    fn new(repr: ArgumentsRepr) -> Arguments {
+        Arguments(Arc::new(repr))
+    }
+
     /// How many arguments.
     pub fn len(&self) -> usize {
-        match &self.0 {
+        match &*self.0 {
             ArgumentsRepr::Raw(a) | ArgumentsRepr::Binary(a, _) => a.len(),
             ArgumentsRepr::Values(a) => a.len(),
         }
@@ -220,7 +227,7 @@ impl Arguments {
 
     /// The arguments as values.
     pub fn to_values(&self) -> Vec<Value> {
-        match &self.0 {
+        match &*self.0 {
             ArgumentsRepr::Raw(a) => a.iter().map(|r| r.to_value().unwrap_or_default()).collect(),
             ArgumentsRepr::Binary(a, att) => a
                 .iter()
@@ -232,7 +239,7 @@ impl Arguments {
 
     /// The arguments without the first one (and the first one).
     pub fn split_first(mut self) -> (Option<Value>, Arguments) {
-        let first = match &mut self.0 {
+        let first = match Arc::make_mut(&mut self.0) {
             ArgumentsRepr::Raw(a) if !a.is_empty() => {
                 Some(a.remove(0).to_value().unwrap_or_default())
             }
@@ -249,7 +256,7 @@ impl Arguments {
 
 impl serde::Serialize for Arguments {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.0 {
+        match &*self.0 {
             ArgumentsRepr::Raw(a) => s.collect_seq(a),
             ArgumentsRepr::Binary(a, att) => s.collect_seq(a.iter().map(|r| fragment(r, att))),
             ArgumentsRepr::Values(a) => s.collect_seq(a),
@@ -289,8 +296,8 @@ fn raw_items(text: &Str, skip: usize) -> Result<(Option<&str>, Vec<RawJson>), Pa
 /// Fragments of `data`'s text as arguments (with its attachments, if any).
 fn raw_arguments(data: &Payload, raw: Vec<RawJson>) -> Arguments {
     match data {
-        Payload::Binary(b) => Arguments(ArgumentsRepr::Binary(raw, b.attachments().to_vec())),
-        _ => Arguments(ArgumentsRepr::Raw(raw)),
+        Payload::Binary(b) => Arguments::new(ArgumentsRepr::Binary(raw, b.attachments().to_vec())),
+        _ => Arguments::new(ArgumentsRepr::Raw(raw)),
     }
 }
 
@@ -312,14 +319,17 @@ impl Payload {
         match self {
             Payload::Json(text) => {
                 let (_, raw) = raw_items(text, skip)?;
-                Ok(Arguments(ArgumentsRepr::Raw(raw)))
+                Ok(Arguments::new(ArgumentsRepr::Raw(raw)))
             }
             Payload::Binary(b) => {
-                let (_, raw) = raw_items(b.text(), skip)?;
+                let raw = match b.items() {
+                    Some(items) => items.get(skip..).unwrap_or_default().to_vec(),
+                    None => raw_items(b.text(), skip)?.1,
+                };
                 let attachments = b.attachments().to_vec();
-                Ok(Arguments(ArgumentsRepr::Binary(raw, attachments)))
+                Ok(Arguments::new(ArgumentsRepr::Binary(raw, attachments)))
             }
-            Payload::Value(Value::Array(a)) => Ok(Arguments(ArgumentsRepr::Values(
+            Payload::Value(Value::Array(a)) => Ok(Arguments::new(ArgumentsRepr::Values(
                 a.iter().skip(skip).cloned().collect(),
             ))),
             Payload::Value(other) => Err(PayloadError(format!(
@@ -351,7 +361,14 @@ impl Payload {
                 self.arguments(PacketType::Event)?,
             ));
         };
-        let (first, rest) = raw_items(text, 1)?;
+        let known = match self {
+            Payload::Binary(b) => b.items(),
+            _ => None,
+        };
+        let (first, rest) = match known.and_then(<[RawJson]>::split_first) {
+            Some((first, rest)) => (Some(first.as_str()), rest.to_vec()),
+            None => raw_items(text, 1)?,
+        };
         let head = first.ok_or_else(|| {
             PayloadError("an event must be an array starting with its name".into())
         })?;

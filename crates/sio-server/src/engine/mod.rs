@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use sio_proto::{Frame, Str};
 
@@ -290,18 +290,20 @@ impl<H: EngineHandler> Engine<H> {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let origin = match &self.config.cors {
-            Some(_) => req.headers().get(header::ORIGIN).cloned(),
-            None => None,
-        };
-        let mut res = self.clone().route(req).await;
+        // Read once: checked by `verify`, echoed by CORS.
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let mut res = self.clone().route(req, origin.as_ref()).await;
         if let Some(cors) = &self.config.cors {
             cors.apply(origin.as_ref(), res.headers_mut());
         }
         res
     }
 
-    async fn route<B>(self: Arc<Self>, req: Request<B>) -> Response<EngineBody>
+    async fn route<B>(
+        self: Arc<Self>,
+        req: Request<B>,
+        origin: Option<&HeaderValue>,
+    ) -> Response<EngineBody>
     where
         B: http_body::Body + Send + 'static,
         B::Data: Send,
@@ -317,7 +319,7 @@ impl<H: EngineHandler> Engine<H> {
         // request moves on.
         let (session, ws_sid, b64) = {
             let q = Query::parse(req.uri().query().unwrap_or(""));
-            let session = match self.verify(&req, &q, is_upgrade) {
+            let session = match self.verify(&req, &q, is_upgrade, origin) {
                 Ok(session) => session,
                 Err(refusal) => return refusal.response(),
             };
@@ -342,13 +344,14 @@ impl<H: EngineHandler> Engine<H> {
         req: &Request<B>,
         q: &Query<'_>,
         is_upgrade: bool,
+        origin: Option<&HeaderValue>,
     ) -> Result<Option<Arc<Session<H>>>, Refusal> {
         let transport = match q.transport {
             Some("polling") if self.config.polling => TransportKind::Polling,
             Some("websocket") if self.config.websocket => TransportKind::WebSocket,
             _ => return Err(EngineErrorCode::UnknownTransport.into()),
         };
-        if let Some(origin) = req.headers().get(header::ORIGIN) {
+        if let Some(origin) = origin {
             if origin
                 .as_bytes()
                 .iter()
@@ -543,4 +546,23 @@ pub(crate) fn empty(status: StatusCode) -> Response<EngineBody> {
         .status(status)
         .body(Full::new(Bytes::new()))
         .expect("valid response")
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::Query;
+
+    #[test]
+    fn query_parameters() {
+        let q = Query::parse("EIO=4&transport=polling&t=x=y&sid=abc&b64=1&flag");
+        assert_eq!(
+            (q.eio, q.transport, q.sid, q.b64),
+            (Some("4"), Some("polling"), Some("abc"), true)
+        );
+        let q = Query::parse("sid=&b64=false&EIO=3&EIO=4&");
+        assert_eq!((q.eio, q.sid, q.b64), (Some("4"), Some(""), false));
+        let q = Query::parse("");
+        assert_eq!((q.eio, q.transport, q.sid), (None, None, None));
+        assert_eq!(Query::parse("transport").transport, Some(""));
+    }
 }

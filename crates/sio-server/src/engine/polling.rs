@@ -8,9 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Buf;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use sio_proto::engine::{decode_payload, encode_payload, HeartbeatAction, Packet, PacketType};
 use sio_proto::{Frame, Str};
 
@@ -167,8 +168,10 @@ async fn answer_get<H: EngineHandler>(session: &Arc<Session<H>>) -> Response<Eng
                 Life::Open => {
                     waited = true;
                     if !s.outbox.is_empty() {
-                        let packets: Vec<Packet> = s.outbox.drain(..).collect();
-                        return payload_response(encode_payload(&packets));
+                        // Encoded in place: the packets need not move first.
+                        let body = encode_payload(&s.outbox);
+                        s.outbox.clear();
+                        return payload_response(body);
                     }
                     match s.upgrade {
                         Upgrade::Done => {
@@ -232,19 +235,13 @@ where
         s.post_pending = true;
     }
     let _pending = Pending { socket, get: false };
-    let body = match Limited::new(req.into_body(), engine.config.max_payload)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
+    let body = match read_body(req.into_body(), engine.config.max_payload).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
             // Too large: refused, but the session lives on.
             return empty(StatusCode::PAYLOAD_TOO_LARGE);
         }
-        Err(_) => {
+        Err(BodyError::Failed) => {
             socket.close_with(CloseReason::TransportError, false);
             return empty(StatusCode::BAD_REQUEST);
         }
@@ -281,6 +278,53 @@ where
     }
     const TEXT_HTML: HeaderValue = HeaderValue::from_static("text/html");
     ok_response(Bytes::from_static(b"ok"), TEXT_HTML)
+}
+
+/// Why a request body could not be read.
+enum BodyError {
+    /// Longer than the limit.
+    TooLarge,
+    /// The body failed (the connection broke).
+    Failed,
+}
+
+/// The whole body, at most `limit` bytes. A body that comes in one piece
+/// (most POSTs) is that piece, not a copy; nor is a list of pieces kept.
+async fn read_body<B: http_body::Body>(body: B, limit: usize) -> Result<Bytes, BodyError> {
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    // Once a second piece comes: everything so far, the first included.
+    let mut joined: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(mut data) = frame.map_err(|_| BodyError::Failed)?.into_data() else {
+            continue; // trailers
+        };
+        let len = data.remaining();
+        let had = match (&first, joined.len()) {
+            (Some(f), 0) => f.len(),
+            (_, n) => n,
+        };
+        if had + len > limit {
+            return Err(BodyError::TooLarge);
+        }
+        match &first {
+            None => first = Some(data.copy_to_bytes(len)),
+            Some(f) => {
+                if joined.is_empty() {
+                    joined.extend_from_slice(f);
+                }
+                while data.has_remaining() {
+                    let n = data.chunk().len();
+                    joined.extend_from_slice(data.chunk());
+                    data.advance(n);
+                }
+            }
+        }
+    }
+    Ok(match first {
+        Some(_) if !joined.is_empty() => Bytes::from(joined),
+        first => first.unwrap_or_default(),
+    })
 }
 
 /// The driver of a session while it is on polling: heartbeat, the close
