@@ -1,7 +1,12 @@
 //! What happens on one engine connection: decoding Socket.IO packets and
 //! routing them to namespaces and sockets (the reference's `Client`).
 
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use sio_proto::{Decoder, Frame, Packet, PacketType, Payload, Value};
 
@@ -21,23 +26,77 @@ impl ClientConn {
             engine,
             parser: io.config.parser,
             sockets: Mutex::default(),
-            connect_timer: Mutex::new(None),
+            settled: AtomicBool::new(false),
         });
         // Close connections that never join a namespace.
-        let weak = Arc::downgrade(&conn);
-        let timeout = io.config.connect_timeout;
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if let Some(conn) = weak.upgrade() {
-                if conn.sockets_lock().is_empty() {
-                    close(&conn, DisconnectReason::ForcedServerClose);
-                }
-            }
-        });
-        *conn.connect_timer.lock().unwrap_or_else(|e| e.into_inner()) = Some(timer.abort_handle());
+        io.connect_deadlines.add(&conn, io.config.connect_timeout);
         ClientConn {
             conn,
             decoder: Mutex::new(Decoder::new(io.config.parser)),
+        }
+    }
+}
+
+/// The connect timeouts of the connections that have not joined a
+/// namespace yet: one task for all of them (while there are any), not a
+/// task and a timer for each connection. Every connection gets the same
+/// timeout, so the deadlines come in order and a queue keeps them sorted.
+///
+/// A deadline holds its connection weakly: a connection closed earlier
+/// leaves its small allocation (not its buffers) until its deadline.
+#[derive(Default)]
+pub(crate) struct ConnectDeadlines(Arc<Mutex<Deadlines>>);
+
+#[derive(Default)]
+struct Deadlines {
+    queue: VecDeque<(Instant, Weak<Conn>)>,
+    /// A task is waiting for the first deadline.
+    sweeping: bool,
+}
+
+impl ConnectDeadlines {
+    fn lock(shared: &Mutex<Deadlines>) -> std::sync::MutexGuard<'_, Deadlines> {
+        shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Closes `conn` after `timeout` unless it joins a namespace (or closes) first.
+    fn add(&self, conn: &Arc<Conn>, timeout: Duration) {
+        let mut d = Self::lock(&self.0);
+        // Read under the lock: deadlines enter the queue in order.
+        d.queue
+            .push_back((Instant::now() + timeout, Arc::downgrade(conn)));
+        if !d.sweeping {
+            d.sweeping = true;
+            tokio::spawn(Self::sweep(self.0.clone()));
+        }
+    }
+
+    /// Closes the connections whose deadline passed, until none is left.
+    async fn sweep(shared: Arc<Mutex<Deadlines>>) {
+        loop {
+            let mut due = Vec::new();
+            let next = {
+                let mut d = Self::lock(&shared);
+                let now = Instant::now();
+                while d.queue.front().is_some_and(|(at, _)| *at <= now) {
+                    due.extend(d.queue.pop_front().map(|(_, conn)| conn));
+                }
+                let next = d.queue.front().map(|(at, _)| *at);
+                if next.is_none() {
+                    d.sweeping = false;
+                    d.queue = VecDeque::new();
+                }
+                next
+            };
+            for conn in due.iter().filter_map(Weak::upgrade) {
+                if !conn.settled.load(Ordering::Acquire) && conn.sockets_lock().is_empty() {
+                    close(&conn, DisconnectReason::ForcedServerClose);
+                }
+            }
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => return,
+            }
         }
     }
 }
@@ -82,15 +141,7 @@ pub(crate) fn on_message(io: &Arc<IoInner>, client: &ClientConn, frame: Frame) {
 }
 
 pub(crate) fn on_close(client: &ClientConn, reason: CloseReason) {
-    if let Some(timer) = client
-        .conn
-        .connect_timer
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-    {
-        timer.abort();
-    }
+    client.conn.settled.store(true, Ordering::Release);
     let reason = match reason {
         CloseReason::TransportClose => DisconnectReason::TransportClose,
         CloseReason::TransportError => DisconnectReason::TransportError,

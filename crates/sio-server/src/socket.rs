@@ -215,8 +215,8 @@ pub(crate) struct Conn {
     pub parser: Parser,
     /// In the order they connected (the order DISCONNECTs go out in).
     pub sockets: Mutex<NsSockets>,
-    /// The connect timeout's task, stopped by the first successful CONNECT.
-    pub connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Joined a namespace, or closed: the connect timeout no longer applies.
+    pub settled: AtomicBool,
 }
 
 impl Conn {
