@@ -1,14 +1,18 @@
 //! What happens on one engine connection: decoding Socket.IO packets and
 //! routing them to namespaces and sockets (the reference's `Client`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use sio_proto::{Decoder, Frame, Packet, PacketType, Payload, Value};
 
 use crate::engine::{CloseReason, EngineSocket};
 use crate::io::IoInner;
-use crate::socket::{Conn, DisconnectReason, Handshake, Socket};
+use crate::socket::{Conn, DisconnectReason, Socket};
 
 /// The per-connection state the engine hands back with every message.
 pub struct ClientConn {
@@ -21,24 +25,78 @@ impl ClientConn {
         let conn = Arc::new(Conn {
             engine,
             parser: io.config.parser,
-            sockets: Mutex::new(indexmap::IndexMap::new()),
-            connect_timer: Mutex::new(None),
+            sockets: Mutex::default(),
+            settled: AtomicBool::new(false),
         });
         // Close connections that never join a namespace.
-        let weak = Arc::downgrade(&conn);
-        let timeout = io.config.connect_timeout;
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if let Some(conn) = weak.upgrade() {
-                if conn.sockets_lock().is_empty() {
-                    close(&conn, DisconnectReason::ForcedServerClose);
-                }
-            }
-        });
-        *conn.connect_timer.lock().unwrap_or_else(|e| e.into_inner()) = Some(timer.abort_handle());
+        io.connect_deadlines.add(&conn, io.config.connect_timeout);
         ClientConn {
             conn,
             decoder: Mutex::new(Decoder::new(io.config.parser)),
+        }
+    }
+}
+
+/// The connect timeouts of the connections that have not joined a
+/// namespace yet: one task for all of them (while there are any), not a
+/// task and a timer for each connection. Every connection gets the same
+/// timeout, so the deadlines come in order and a queue keeps them sorted.
+///
+/// A deadline holds its connection weakly: a connection closed earlier
+/// leaves its small allocation (not its buffers) until its deadline.
+#[derive(Default)]
+pub(crate) struct ConnectDeadlines(Arc<Mutex<Deadlines>>);
+
+#[derive(Default)]
+struct Deadlines {
+    queue: VecDeque<(Instant, Weak<Conn>)>,
+    /// A task is waiting for the first deadline.
+    sweeping: bool,
+}
+
+impl ConnectDeadlines {
+    fn lock(shared: &Mutex<Deadlines>) -> std::sync::MutexGuard<'_, Deadlines> {
+        shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Closes `conn` after `timeout` unless it joins a namespace (or closes) first.
+    fn add(&self, conn: &Arc<Conn>, timeout: Duration) {
+        let mut d = Self::lock(&self.0);
+        // Read under the lock: deadlines enter the queue in order.
+        d.queue
+            .push_back((Instant::now() + timeout, Arc::downgrade(conn)));
+        if !d.sweeping {
+            d.sweeping = true;
+            tokio::spawn(Self::sweep(self.0.clone()));
+        }
+    }
+
+    /// Closes the connections whose deadline passed, until none is left.
+    async fn sweep(shared: Arc<Mutex<Deadlines>>) {
+        loop {
+            let mut due = Vec::new();
+            let next = {
+                let mut d = Self::lock(&shared);
+                let now = Instant::now();
+                while d.queue.front().is_some_and(|(at, _)| *at <= now) {
+                    due.extend(d.queue.pop_front().map(|(_, conn)| conn));
+                }
+                let next = d.queue.front().map(|(at, _)| *at);
+                if next.is_none() {
+                    d.sweeping = false;
+                    d.queue = VecDeque::new();
+                }
+                next
+            };
+            for conn in due.iter().filter_map(Weak::upgrade) {
+                if !conn.settled.load(Ordering::Acquire) && conn.sockets_lock().is_empty() {
+                    close(&conn, DisconnectReason::ForcedServerClose);
+                }
+            }
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => return,
+            }
         }
     }
 }
@@ -83,15 +141,7 @@ pub(crate) fn on_message(io: &Arc<IoInner>, client: &ClientConn, frame: Frame) {
 }
 
 pub(crate) fn on_close(client: &ClientConn, reason: CloseReason) {
-    if let Some(timer) = client
-        .conn
-        .connect_timer
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-    {
-        timer.abort();
-    }
+    client.conn.settled.store(true, Ordering::Release);
     let reason = match reason {
         CloseReason::TransportClose => DisconnectReason::TransportClose,
         CloseReason::TransportError => DisconnectReason::TransportError,
@@ -129,7 +179,7 @@ fn connect(io: &Arc<IoInner>, conn: &Arc<Conn>, packet: Packet) {
             .restore(pid, offset)
             .map(|r| (recovery.config.skip_middlewares, r))
     });
-    let handshake = handshake(&conn.engine, auth);
+    let handshake = crate::handshake::of(&conn.engine, auth);
     match restored {
         Some((skip_middlewares, (session, missed))) => {
             let socket = Arc::new(Socket::new(
@@ -164,126 +214,5 @@ fn connect(io: &Arc<IoInner>, conn: &Arc<Conn>, packet: Packet) {
             ));
             ns.add(socket);
         }
-    }
-}
-
-fn handshake(engine: &EngineSocket, auth: Value) -> Handshake {
-    let req = engine.handshake();
-    let issued = req
-        .time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Handshake {
-        headers: req.headers.clone(),
-        time: js_date_string(issued / 1000),
-        address: req.remote_addr,
-        xdomain: req.headers.contains_key(http::header::ORIGIN),
-        secure: req.secure,
-        issued,
-        url: req
-            .uri
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| req.uri.to_string()),
-        query: parse_query(req.uri.query().unwrap_or("")),
-        auth,
-    }
-}
-
-/// `key=value&...` with `+` and `%XX` decoded, as Node's `querystring`.
-pub(crate) fn parse_query(query: &str) -> HashMap<String, String> {
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    match u8::from_str_radix(
-                        std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                        16,
-                    ) {
-                        Ok(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-/// JavaScript's `String(new Date(secs * 1000))` in UTC:
-/// `Tue Jan 02 2024 10:00:00 GMT+0000 (Coordinated Universal Time)`.
-pub(crate) fn js_date_string(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{} {} {:02} {} {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        year,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_like_javascript() {
-        assert_eq!(
-            js_date_string(0),
-            "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
-        );
-        assert_eq!(
-            js_date_string(1_704_189_600),
-            "Tue Jan 02 2024 10:00:00 GMT+0000 (Coordinated Universal Time)"
-        );
-        assert_eq!(
-            js_date_string(951_782_400),
-            "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)"
-        );
-    }
-
-    #[test]
-    fn query_decoding() {
-        let q = parse_query("EIO=4&transport=polling&name=a+b%21&x");
-        assert_eq!(q["name"], "a b!");
-        assert_eq!(q["x"], "");
-        assert_eq!(q["EIO"], "4");
     }
 }

@@ -86,6 +86,7 @@ pub(crate) struct IoInner {
     pub config: SocketIoConfig,
     namespaces: RwLock<HashMap<Str, Arc<Namespace>>>,
     dynamic: RwLock<Vec<Dynamic>>,
+    pub connect_deadlines: client::ConnectDeadlines,
 }
 
 impl IoInner {
@@ -202,6 +203,7 @@ impl SocketIo {
             config: config.clone(),
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
+            connect_deadlines: Default::default(),
         });
         inner.of("/");
         let engine = Engine::new(config.engine, IoHandler(inner.clone()));

@@ -37,6 +37,7 @@ mod client;
 mod client_files;
 pub mod cluster;
 pub mod engine;
+mod handshake;
 mod io;
 mod listeners;
 mod ns;
@@ -48,6 +49,7 @@ mod socket;
 
 pub use client::ClientConn;
 pub use client_files::{ClientFiles, ClientFilesError, CLIENT_FILE_NAMES, MAX_CLIENT_FILE_SIZE};
+pub use handshake::Query;
 pub use io::{IoHandler, SocketIo, SocketIoConfig};
 pub use ns::{ConnectError, Namespace};
 pub use operators::Operator;

@@ -297,15 +297,8 @@ impl Namespace {
             .conn
             .sockets_lock()
             .insert(self.name.clone(), socket.clone());
-        if let Some(timer) = socket
-            .conn
-            .connect_timer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            timer.abort();
-        }
+        // The connect timeout no longer applies.
+        (socket.conn.settled).store(true, std::sync::atomic::Ordering::Release);
         if socket.on_connect().is_err() {
             return;
         }

@@ -121,7 +121,7 @@ impl Handshake {
     /// ```
     pub fn to_value(&self) -> Value {
         let mut headers = Map::new();
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers.iter() {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
             match headers.get_mut(name.as_str()) {
                 // Node joins repeated headers with ", ".
@@ -141,7 +141,7 @@ impl Handshake {
             .collect();
         let mut out = Map::new();
         out.insert("headers".into(), Value::Object(headers));
-        out.insert("time".into(), Value::String(self.time.clone()));
+        out.insert("time".into(), Value::String(self.time.to_string()));
         out.insert(
             "address".into(),
             self.address
@@ -151,7 +151,7 @@ impl Handshake {
         out.insert("xdomain".into(), Value::Bool(self.xdomain));
         out.insert("secure".into(), Value::Bool(self.secure));
         out.insert("issued".into(), Value::from(self.issued));
-        out.insert("url".into(), Value::String(self.url.clone()));
+        out.insert("url".into(), Value::String(self.url.to_string()));
         out.insert("query".into(), Value::Object(query));
         out.insert("auth".into(), self.auth.clone());
         Value::Object(out)

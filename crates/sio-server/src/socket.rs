@@ -26,6 +26,7 @@ use tokio::sync::oneshot;
 
 use crate::adapter::{Room, Sid};
 use crate::engine::{EngineSocket, SendError};
+pub use crate::handshake::Handshake;
 pub use crate::listeners::ListenerId;
 use crate::listeners::{self, Kind, Listeners};
 use crate::ns::Namespace;
@@ -181,39 +182,6 @@ impl std::fmt::Display for DisconnectReason {
     }
 }
 
-/// The handshake details of a socket (`socket.handshake` in the reference).
-///
-/// ```
-/// # fn demo(socket: std::sync::Arc<sio_server::Socket>) {
-/// let handshake = socket.handshake();
-/// let user_agent = handshake.headers.get("user-agent");
-/// let room = handshake.query.get("room");
-/// let token = handshake.auth["token"].as_str();
-/// println!("{:?} {user_agent:?} {room:?} {token:?}", handshake.address);
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-pub struct Handshake {
-    /// The headers of the connection's first request.
-    pub headers: http::HeaderMap,
-    /// When the socket was created, as JavaScript's `String(new Date())`.
-    pub time: String,
-    /// The client's address, when known.
-    pub address: Option<std::net::SocketAddr>,
-    /// Whether the request had an `Origin` header.
-    pub xdomain: bool,
-    /// Whether the connection is TLS.
-    pub secure: bool,
-    /// When the socket was created, in milliseconds since the Unix epoch.
-    pub issued: u64,
-    /// The URL of the connection's first request (path and query).
-    pub url: String,
-    /// The query parameters of that request.
-    pub query: HashMap<String, String>,
-    /// The auth payload of the CONNECT packet (`{}` when none).
-    pub auth: Value,
-}
-
 /// The error a packet middleware refuses an event with: it reaches the
 /// socket's [`on_error`](Socket::on_error) listeners (nothing is sent to the client).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -246,13 +214,13 @@ pub(crate) struct Conn {
     pub engine: Arc<EngineSocket>,
     pub parser: Parser,
     /// In the order they connected (the order DISCONNECTs go out in).
-    pub sockets: Mutex<indexmap::IndexMap<Str, Arc<Socket>>>,
-    /// The connect timeout's task, stopped by the first successful CONNECT.
-    pub connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
+    pub sockets: Mutex<NsSockets>,
+    /// Joined a namespace, or closed: the connect timeout no longer applies.
+    pub settled: AtomicBool,
 }
 
 impl Conn {
-    pub fn sockets_lock(&self) -> MutexGuard<'_, indexmap::IndexMap<Str, Arc<Socket>>> {
+    pub fn sockets_lock(&self) -> MutexGuard<'_, NsSockets> {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -268,6 +236,45 @@ impl Conn {
             return Ok(());
         }
         self.engine.send_all(encoded.frames())
+    }
+}
+
+/// A connection's sockets by namespace, in the order they connected: a
+/// short list (a client joins a few namespaces at most), searched in order;
+/// one entry costs one small allocation, not a hash table.
+#[derive(Default)]
+pub(crate) struct NsSockets(Vec<(Str, Arc<Socket>)>);
+
+impl NsSockets {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Arc<Socket>> {
+        self.0.iter().map(|(_, s)| s)
+    }
+
+    pub fn get(&self, ns: &str) -> Option<&Arc<Socket>> {
+        self.0.iter().find(|(n, _)| n == ns).map(|(_, s)| s)
+    }
+
+    /// Adds or replaces (in place) the socket of `ns`.
+    pub fn insert(&mut self, ns: Str, socket: Arc<Socket>) {
+        match self.0.iter_mut().find(|(n, _)| *n == ns) {
+            Some(entry) => entry.1 = socket,
+            None => {
+                self.0.reserve_exact(1);
+                self.0.push((ns, socket));
+            }
+        }
+    }
+
+    /// Removes the socket of `ns`, keeping the order of the others.
+    pub fn shift_remove(&mut self, ns: &str) {
+        self.0.retain(|(n, _)| n != ns);
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
     }
 }
 

@@ -136,8 +136,9 @@ pub trait EngineHandler: Send + Sync + 'static {
 pub(crate) struct Session<H: EngineHandler> {
     pub socket: Arc<EngineSocket>,
     pub conn: H::Conn,
-    /// The WebSocket of a completed upgrade, for the driver to take over.
-    pub ws_slot: Mutex<Option<ws_conn::WsConn>>,
+    /// The WebSocket of a completed upgrade, for the driver to take over
+    /// (boxed: empty on most sessions).
+    pub ws_slot: Mutex<Option<Box<ws_conn::WsConn>>>,
 }
 
 /// The error codes of the Engine.IO handshake and request checks.
@@ -505,13 +506,17 @@ fn clone_parts<B>(req: &Request<B>) -> Request<()> {
 
 /// What the handshake looked like, for the layers above.
 pub(crate) fn handshake_of<B>(req: &Request<B>) -> HandshakeRequest {
+    let uri = req.uri();
     HandshakeRequest {
-        headers: compact_headers(req.headers()),
-        uri: req
-            .uri()
-            .to_string()
-            .parse()
-            .unwrap_or_else(|_| req.uri().clone()),
+        headers: Arc::new(compact_headers(req.headers())),
+        // Copied: hyper's URI is a slice of its read buffer too.
+        uri: match uri.path_and_query() {
+            Some(path) if uri.scheme().is_none() => {
+                http::Uri::from_maybe_shared(Bytes::copy_from_slice(path.as_str().as_bytes()))
+                    .unwrap_or_else(|_| uri.clone())
+            }
+            _ => uri.to_string().parse().unwrap_or_else(|_| uri.clone()),
+        },
         remote_addr: req.extensions().get::<crate::RemoteAddr>().map(|a| a.0),
         secure: req.uri().scheme() == Some(&http::uri::Scheme::HTTPS),
         time: std::time::SystemTime::now(),

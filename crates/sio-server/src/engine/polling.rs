@@ -345,7 +345,7 @@ pub(crate) async fn drive<H: EngineHandler>(engine: Arc<Engine<H>>, session: Arc
                 .unwrap_or_else(|e| e.into_inner())
                 .take();
             if let Some(ws) = ws {
-                return super::ws::drive(engine, session, ws).await;
+                return super::ws::drive(engine, session, *ws).await;
             }
         }
         let deadline = match life {

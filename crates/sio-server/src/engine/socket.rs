@@ -257,8 +257,9 @@ pub(crate) struct State {
 /// What the handshake request looked like (for `socket.handshake`).
 #[derive(Debug, Clone)]
 pub struct HandshakeRequest {
-    /// The request headers.
-    pub headers: http::HeaderMap,
+    /// The request headers (shared with the Socket.IO layer's
+    /// [`Handshake`](crate::Handshake)s of the connection).
+    pub headers: Arc<http::HeaderMap>,
     /// The request URI (path and query).
     pub uri: http::Uri,
     /// The peer address, when the server knows it.

@@ -71,7 +71,9 @@ pub(crate) fn accept<H: EngineHandler, B>(
                 session.socket.lock().outbox.push_front(open);
                 drive(engine, session, ws).await
             }
-            Some(sid) => probe(engine, sid, ws).await,
+            // Boxed: an upgrade is rare next to a direct connection, and
+            // its state would make every connection's task bigger.
+            Some(sid) => Box::pin(probe(engine, sid, ws)).await,
         }
     });
     Response::builder()
@@ -137,7 +139,7 @@ async fn probe<H: EngineHandler>(engine: Arc<Engine<H>>, sid: String, mut ws: Ws
         }
     };
     if upgraded {
-        *session.ws_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ws);
+        *session.ws_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(ws));
         socket.writer.notify_one();
         socket.driver.notify_one();
     } else {

@@ -38,7 +38,8 @@ pub(crate) enum WsIo {
         read: OwnedReadHalf,
         write: Arc<OwnedWriteHalf>,
     },
-    Upgraded(TokioIo<hyper::upgrade::Upgraded>),
+    /// Boxed: rare, and bigger than the two halves.
+    Upgraded(Box<TokioIo<hyper::upgrade::Upgraded>>),
 }
 
 impl WsIo {
@@ -54,7 +55,10 @@ impl WsIo {
                 };
                 (io, parts.read_buf)
             }
-            Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), Bytes::new()),
+            Err(upgraded) => (
+                WsIo::Upgraded(Box::new(TokioIo::new(upgraded))),
+                Bytes::new(),
+            ),
         }
     }
 }
@@ -440,7 +444,8 @@ pub(crate) struct WsConn {
     /// Received bytes not parsed yet (an incomplete frame).
     partial: Vec<u8>,
     /// A fragmented message being reassembled: (is text, data so far).
-    fragments: Option<(bool, Vec<u8>)>,
+    /// Boxed: rare (clients do not fragment small messages).
+    fragments: Option<Box<(bool, Vec<u8>)>>,
     /// Bytes to write that the socket did not take yet (pongs included).
     out: Vec<u8>,
     max_payload: usize,
@@ -549,13 +554,14 @@ impl WsConn {
                     apply_mask(&mut bytes, mask, 0);
                     let text = head.opcode == Opcode::Text;
                     if !head.fin {
-                        self.fragments = Some((text, bytes));
+                        self.fragments = Some(Box::new((text, bytes)));
                         continue;
                     }
                     (text, bytes)
                 }
                 Opcode::Continuation => {
-                    let (text, mut bytes) = self.fragments.take().ok_or(WsError::Protocol(1002))?;
+                    let (text, mut bytes) =
+                        *self.fragments.take().ok_or(WsError::Protocol(1002))?;
                     if bytes.len() + payload.len() > self.max_payload {
                         return Err(WsError::TooLarge);
                     }
@@ -563,7 +569,7 @@ impl WsConn {
                     bytes.extend_from_slice(payload);
                     apply_mask(&mut bytes[start..], mask, 0);
                     if !head.fin {
-                        self.fragments = Some((text, bytes));
+                        self.fragments = Some(Box::new((text, bytes)));
                         continue;
                     }
                     (text, bytes)
