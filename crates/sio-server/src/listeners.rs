@@ -17,7 +17,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use sio_proto::Value;
@@ -90,21 +90,14 @@ impl Entry {
 impl Kind {
     /// The same listener: same kind, same shared handler, same name.
     fn same(&self, other: &Kind) -> bool {
-        fn same<T: ?Sized>(a: &Arc<T>, b: &Arc<T>) -> bool {
-            std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
-        }
-        match (self, other) {
-            (Kind::Event(n, f), Kind::Event(m, g)) | (Kind::Once(n, f), Kind::Once(m, g)) => {
-                same(n, m) && same(f, g)
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+            && self.handler_addr() == other.handler_addr()
+            && match (self, other) {
+                (Kind::Event(n, _) | Kind::Once(n, _), Kind::Event(m, _) | Kind::Once(m, _)) => {
+                    Arc::ptr_eq(n, m)
+                }
+                _ => true,
             }
-            (Kind::Any(f), Kind::Any(g)) => same(f, g),
-            (Kind::AnyOutgoing(f), Kind::AnyOutgoing(g)) => same(f, g),
-            (Kind::Middleware(f), Kind::Middleware(g)) => same(f, g),
-            (Kind::Error(f), Kind::Error(g)) => same(f, g),
-            (Kind::Disconnecting(f), Kind::Disconnecting(g))
-            | (Kind::Disconnect(f), Kind::Disconnect(g)) => same(f, g),
-            _ => false,
-        }
     }
 
     /// The address of the handler (what [`Kind::same`] compares).
@@ -284,18 +277,13 @@ impl<'a> Iterator for Handlers<'a> {
     }
 }
 
-/// A quick hash of an event name, for the index of shared lists.
+/// A quick hash of an event name, for the index of shared lists (names a
+/// peer sends are only looked up, never inserted).
 fn name_hash(name: &str) -> u64 {
-    let mut h = name.len() as u64;
-    let mut chunks = name.as_bytes().chunks_exact(8);
-    for c in &mut chunks {
-        let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    for &b in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    h
+    let mut h = SidHasher::default();
+    h.write_usize(name.len());
+    h.write(name.as_bytes());
+    h.finish()
 }
 
 // ---- shared lists -----------------------------------------------------------
@@ -317,11 +305,15 @@ impl Listeners {
                 .all(|(a, b)| a.id == b.id && a.kind.same(&b.kind))
     }
 
+    /// A hash of what [`Listeners::same`] compares.
     fn key(&self) -> u64 {
-        self.entries.iter().fold(self.last_id, |h, e| {
-            let word = (e.kind.handler_addr() as u64) ^ (e.id.0 << 48) ^ u64::from(e.kind.bit());
-            (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
-        })
+        let mut h = SidHasher::default();
+        h.write_u64(self.last_id);
+        for e in &self.entries {
+            h.write_usize(e.kind.handler_addr());
+            h.write_u64(e.id.0 << 8 | u64::from(e.kind.bit()));
+        }
+        h.finish()
     }
 
     fn build_index(&mut self) {

@@ -165,23 +165,15 @@ impl<'a, const N: usize> Iov<'a, N> {
     /// Adds one frame: `digit` (the Engine.IO type) goes before the payload.
     fn push(&mut self, opcode: Opcode, digit: Option<u8>, payload: &'a [u8]) {
         let i = self.n;
-        let len = payload.len() + usize::from(digit.is_some());
-        let mut h = write_head(&mut self.heads[i], true, opcode, len as u64, None);
-        if let Some(d) = digit {
-            self.heads[i][h] = d;
-            h += 1;
-        }
-        self.head_lens[i] = h;
+        self.head_lens[i] = head_into(&mut self.heads[i], opcode, digit, payload.len());
         self.payloads[i] = payload;
         self.n += 1;
     }
 
     /// Adds an Engine.IO message (text or binary).
     fn push_message(&mut self, frame: &'a Frame) {
-        match frame {
-            Frame::Text(t) => self.push(Opcode::Text, Some(b'4'), t.as_bytes()),
-            Frame::Binary(b) => self.push(Opcode::Binary, None, b),
-        }
+        let (opcode, digit, payload) = message_parts(frame);
+        self.push(opcode, digit, payload);
     }
 
     /// Fills `pairs` with (head, payload) slices: the first `2 * n` slices
@@ -197,6 +189,31 @@ impl<'a, const N: usize> Iov<'a, N> {
     }
 }
 
+/// Writes the frame header of a message of `payload_len` bytes to `out`,
+/// then `digit` (the Engine.IO type of a text packet): the head's length.
+fn head_into(
+    out: &mut [u8; MAX_HEAD + 1],
+    opcode: Opcode,
+    digit: Option<u8>,
+    payload_len: usize,
+) -> usize {
+    let len = payload_len + usize::from(digit.is_some());
+    let mut h = write_head(out, true, opcode, len as u64, None);
+    if let Some(d) = digit {
+        out[h] = d;
+        h += 1;
+    }
+    h
+}
+
+/// The opcode, type digit and payload of an Engine.IO message frame.
+fn message_parts(frame: &Frame) -> (Opcode, Option<u8>, &[u8]) {
+    match frame {
+        Frame::Text(t) => (Opcode::Text, Some(b'4'), t.as_bytes()),
+        Frame::Binary(b) => (Opcode::Binary, None, b),
+    }
+}
+
 /// Frames of at most this many bytes in all (headers included) are copied
 /// into one buffer and sent with one plain write instead of a vectored one:
 /// the kernel then takes one segment, not two per frame, which is cheaper
@@ -204,8 +221,8 @@ impl<'a, const N: usize> Iov<'a, N> {
 const COPY_MAX: usize = 2048;
 
 thread_local! {
-    /// The copy buffer of [`write_copied`], reused (never shrinks past
-    /// `COPY_MAX`).
+    /// The copy buffer of [`write_copied`], reused (it holds at most
+    /// `COPY_MAX` bytes).
     static COPY_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -222,26 +239,24 @@ fn wire_len(frame: &Frame) -> usize {
     }
 }
 
+/// How much of a write the socket took.
+enum Wrote {
+    All,
+    Nothing,
+    /// Part: these bytes are the rest.
+    Part(Bytes),
+}
+
 /// Writes `frames` (small: at most [`COPY_MAX`] bytes in all) with one
-/// plain write from a copy. Returns what the socket did not take.
-fn write_copied<'f>(
-    tcp: &TcpStream,
-    frames: impl Iterator<Item = &'f Frame>,
-) -> Option<(usize, Bytes)> {
+/// plain write from a copy.
+fn write_copied<'f>(tcp: &TcpStream, frames: impl Iterator<Item = &'f Frame>) -> Wrote {
     COPY_BUF.with_borrow_mut(|buf| {
         buf.clear();
         for frame in frames {
-            let mut head = [0u8; MAX_HEAD];
-            let (opcode, payload, digit) = match frame {
-                Frame::Text(t) => (Opcode::Text, t.as_bytes().as_ref(), true),
-                Frame::Binary(b) => (Opcode::Binary, b.as_ref(), false),
-            };
-            let len = payload.len() + usize::from(digit);
-            let h = write_head(&mut head, true, opcode, len as u64, None);
+            let (opcode, digit, payload) = message_parts(frame);
+            let mut head = [0u8; MAX_HEAD + 1];
+            let h = head_into(&mut head, opcode, digit, payload.len());
             buf.extend_from_slice(&head[..h]);
-            if digit {
-                buf.push(b'4');
-            }
             buf.extend_from_slice(payload);
         }
         let mut written = 0;
@@ -251,8 +266,48 @@ fn write_copied<'f>(
                 Ok(n) => written += n,
             }
         }
-        (written < buf.len()).then(|| (written, Bytes::copy_from_slice(&buf[written..])))
+        match written {
+            _ if written == buf.len() => Wrote::All,
+            0 => Wrote::Nothing,
+            _ => Wrote::Part(Bytes::copy_from_slice(&buf[written..])),
+        }
     })
+}
+
+/// Writes `slices` with vectored writes, as far as the socket takes them.
+fn write_slices(tcp: &TcpStream, mut rest: &mut [IoSlice<'_>]) -> Wrote {
+    let mut written_any = false;
+    while !rest.is_empty() {
+        match tcp.try_write_vectored(rest) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                written_any = true;
+                IoSlice::advance_slices(&mut rest, n);
+            }
+        }
+    }
+    if rest.is_empty() {
+        return Wrote::All;
+    }
+    if !written_any {
+        return Wrote::Nothing;
+    }
+    let mut bytes = Vec::with_capacity(rest.iter().map(|s| s.len()).sum());
+    for s in rest.iter() {
+        bytes.extend_from_slice(s);
+    }
+    Wrote::Part(Bytes::from(bytes))
+}
+
+/// What is left after a write of the frames `begun`, with `later` not
+/// written yet.
+fn unwritten(wrote: Wrote, begun: impl Iterator<Item = Frame>, later: Vec<Frame>) -> Unwritten {
+    match wrote {
+        Wrote::All if later.is_empty() => Unwritten::None,
+        Wrote::All => Unwritten::Frames(later),
+        Wrote::Nothing => Unwritten::Frames(begun.chain(later).collect()),
+        Wrote::Part(rest) => Unwritten::Partial(rest, later),
+    }
 }
 
 /// [`write_now`] of one frame (most packets): no batch to build.
@@ -260,53 +315,15 @@ fn write_one(tcp: &TcpStream, mut frames: impl Iterator<Item = Frame>) -> Unwrit
     let Some(frame) = frames.next() else {
         return Unwritten::None;
     };
-    if wire_len(&frame) <= COPY_MAX {
-        return match write_copied(tcp, std::iter::once(&frame)) {
-            None => Unwritten::None,
-            Some((0, _)) => Unwritten::Frames(vec![frame]),
-            Some((_, rest)) => Unwritten::Partial(rest, Vec::new()),
-        };
-    }
-    let mut head = [0u8; MAX_HEAD + 1];
-    let (opcode, digit, payload) = match &frame {
-        Frame::Text(t) => (Opcode::Text, 1, t.as_bytes().as_ref()),
-        Frame::Binary(b) => (Opcode::Binary, 0, b.as_ref()),
+    let wrote = if wire_len(&frame) <= COPY_MAX {
+        write_copied(tcp, std::iter::once(&frame))
+    } else {
+        let (opcode, digit, payload) = message_parts(&frame);
+        let mut head = [0u8; MAX_HEAD + 1];
+        let h = head_into(&mut head, opcode, digit, payload.len());
+        write_slices(tcp, &mut [IoSlice::new(&head[..h]), IoSlice::new(payload)])
     };
-    let mut h = write_head(
-        &mut head,
-        true,
-        opcode,
-        (payload.len() + digit) as u64,
-        None,
-    );
-    if digit == 1 {
-        head[h] = b'4';
-        h += 1;
-    }
-    let mut slices = [IoSlice::new(&head[..h]), IoSlice::new(payload)];
-    let mut rest: &mut [IoSlice<'_>] = &mut slices;
-    let total = h + payload.len();
-    let mut written = 0;
-    while written < total {
-        match tcp.try_write_vectored(rest) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                written += n;
-                IoSlice::advance_slices(&mut rest, n);
-            }
-        }
-    }
-    if written == total {
-        return Unwritten::None;
-    }
-    if written == 0 {
-        return Unwritten::Frames(vec![frame]);
-    }
-    let mut bytes = Vec::with_capacity(total - written);
-    for s in rest.iter() {
-        bytes.extend_from_slice(s);
-    }
-    Unwritten::Partial(Bytes::from(bytes), Vec::new())
+    unwritten(wrote, std::iter::once(frame), Vec::new())
 }
 
 /// What [`write_now`] could not write.
@@ -337,9 +354,11 @@ pub(crate) fn write_now(
     }
 }
 
-/// [`write_now`] of up to `N` frames in one vectored write, the rest queued.
-fn write_batch<const N: usize>(tcp: &TcpStream, frames: impl Iterator<Item = Frame>) -> Unwritten {
-    let mut frames = frames.peekable();
+/// [`write_now`] of up to `N` frames in one write, the rest queued.
+fn write_batch<const N: usize>(
+    tcp: &TcpStream,
+    mut frames: impl Iterator<Item = Frame>,
+) -> Unwritten {
     let mut batch: [Option<Frame>; N] = std::array::from_fn(|_| None);
     let mut count = 0;
     while count < N {
@@ -349,60 +368,23 @@ fn write_batch<const N: usize>(tcp: &TcpStream, frames: impl Iterator<Item = Fra
         }
         count += 1;
     }
-    if batch[..count].iter().flatten().map(wire_len).sum::<usize>() <= COPY_MAX {
-        return match write_copied(tcp, batch[..count].iter().flatten()) {
-            None => {
-                let later: Vec<Frame> = frames.collect();
-                if later.is_empty() {
-                    Unwritten::None
-                } else {
-                    Unwritten::Frames(later)
-                }
-            }
-            Some((0, _)) => {
-                let mut all: Vec<Frame> =
-                    batch[..count].iter_mut().filter_map(Option::take).collect();
-                all.extend(frames);
-                Unwritten::Frames(all)
-            }
-            Some((_, rest)) => Unwritten::Partial(rest, frames.collect()),
-        };
-    }
-    let mut iov = Iov::<N>::new();
-    for f in batch[..count].iter().flatten() {
-        iov.push_message(f);
-    }
-    let mut pairs = [[IoSlice::new(&[]); 2]; N];
-    let n = iov.slices(&mut pairs);
-    let mut rest: &mut [IoSlice<'_>] = &mut pairs.as_flattened_mut()[..n];
-    let mut written_any = false;
-    while !rest.is_empty() {
-        match tcp.try_write_vectored(rest) {
-            Ok(0) => break,
-            Ok(n) => {
-                written_any = true;
-                IoSlice::advance_slices(&mut rest, n);
-            }
-            Err(_) => break,
+    let begun = &mut batch[..count];
+    let wrote = if begun.iter().flatten().map(wire_len).sum::<usize>() <= COPY_MAX {
+        write_copied(tcp, begun.iter().flatten())
+    } else {
+        let mut iov = Iov::<N>::new();
+        for f in begun.iter().flatten() {
+            iov.push_message(f);
         }
-    }
-    let later: Vec<Frame> = frames.collect();
-    if rest.is_empty() {
-        if later.is_empty() {
-            return Unwritten::None;
-        }
-        return Unwritten::Frames(later);
-    }
-    if !written_any {
-        let mut all: Vec<Frame> = batch[..count].iter_mut().filter_map(Option::take).collect();
-        all.extend(later);
-        return Unwritten::Frames(all);
-    }
-    let mut bytes = Vec::with_capacity(rest.iter().map(|s| s.len()).sum());
-    for s in rest.iter() {
-        bytes.extend_from_slice(s);
-    }
-    Unwritten::Partial(Bytes::from(bytes), later)
+        let mut pairs = [[IoSlice::new(&[]); 2]; N];
+        let n = iov.slices(&mut pairs);
+        write_slices(tcp, &mut pairs.as_flattened_mut()[..n])
+    };
+    unwritten(
+        wrote,
+        begun.iter_mut().filter_map(Option::take),
+        frames.collect(),
+    )
 }
 
 /// The most bytes one read takes (the stack buffer).
