@@ -752,9 +752,7 @@ impl NsAdapter {
     fn timeout(&self) -> Duration {
         self.state.shared.config.request_timeout
     }
-}
 
-impl NsAdapter {
     /// Stops routing this namespace's channels and unsubscribes from them,
     /// as the reference's `close()` does: the other nodes' server count
     /// (from PUBSUB NUMSUB) drops at once. Idempotent.
